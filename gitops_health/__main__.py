@@ -1,0 +1,3 @@
+from gitops_health.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Fixtures shared by every test: isolated git/GPG/SSH environments and real tmp repos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+PRE_COMMIT_HOME = ROOT / ".cache" / "pre-commit"
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads the developer's ~/.gitconfig, GPG keyring or SSH keys."""
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(PRE_COMMIT_HOME))
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
+        monkeypatch.delenv(var, raising=False)
+    (home / ".gnupg").mkdir(mode=0o700)
+    return home
+
+
+def git(repo: Path, *args: str, input: str | None = None, check: bool = True) -> str:
+    """Run git in `repo` and return its stdout."""
+    result = subprocess.run(
+        ["git", *args], cwd=repo, input=input, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh git repository with one commit on `main`."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q")
+    (path / "README.md").write_text("# demo\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "chore: initial commit")
+    return path
+
+
+def service_available(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a scale-mode service is absent, except in CI where it must be there."""
+    if service_available(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("GITOPS_HEALTH_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message}, and CI requires it (GITOPS_HEALTH_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    return os.environ.get("GITOPS_HEALTH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return os.environ.get("GITOPS_HEALTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def gitops_health_bin() -> str:
+    """The installed console script, as pre-commit and users run it."""
+    path = shutil.which("gitops-health") or str(Path(os.sys.executable).parent / "gitops-health")
+    return path
