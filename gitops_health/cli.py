@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "commit-msg": ("gitops_health.hooks.commit_msg", "lint a commit message file (commit-msg hook)"),
-    "signing-check": ("gitops_health.hooks.signing_check", "check this clone's commit-signing setup"),
+    "commit-msg": ("gitops_health.hooks.commit_msg", "lint a commit message file"),
+    "signing-check": ("gitops_health.hooks.signing_check", "check this clone's signing setup"),
     "verify-push": ("gitops_health.hooks.verify_push", "verify signatures of pushed commits"),
     "phi": ("gitops_health.hooks.phi_cli", "scan, baseline and redact PHI"),
     "risk": ("gitops_health.hooks.risk_cli", "explained risk score of a commit range"),

@@ -107,7 +107,7 @@ class Commit:
 class Review:
     reviewer: Identity
     state: ReviewState
-    commit_sha: str = ""  # the head the review was given on (GitHub commit_id, DC lastReviewedCommit)
+    commit_sha: str = ""  # head it was given on (GitHub commit_id, DC lastReviewedCommit)
     submitted_at: datetime | None = None
     body: str = ""
 

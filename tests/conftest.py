@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,10 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))
     monkeypatch.setenv("PRE_COMMIT_HOME", str(PRE_COMMIT_HOME))
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
+    leaking = (
+        "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF",
+    )  # fmt: skip
+    for var in leaking:
         monkeypatch.delenv(var, raising=False)
     (home / ".gnupg").mkdir(mode=0o700)
     return home
@@ -80,7 +82,8 @@ def require_service(name: str, host: str, port: int) -> None:
 @pytest.fixture
 def postgres_url() -> str:
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    return os.environ.get("GITOPS_HEALTH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    default = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    return os.environ.get("GITOPS_HEALTH_TEST_POSTGRES", default)
 
 
 @pytest.fixture

@@ -147,7 +147,8 @@ def convert(tp: Any, node: yaml.Node, path: str, errors: list[ConfigError]) -> A
         if not isinstance(node, yaml.SequenceNode):
             errors.append(ConfigError(path, _line(node), "expected a list"))
             return ()
-        return tuple(convert(item_tp, item, _join(path, i), errors) for i, item in enumerate(node.value))
+        items = enumerate(node.value)
+        return tuple(convert(item_tp, item, _join(path, i), errors) for i, item in items)
     if origin is dict:
         _key_tp, value_tp = typing.get_args(tp)
         if not isinstance(node, yaml.MappingNode):
