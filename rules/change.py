@@ -78,6 +78,8 @@ class Signature:
     signer: str = ""  # %GS: the signer's name/e-mail (GPG uid or SSH principal)
     key: str = ""  # %GK / %GF: key id or fingerprint
     verified_by_forge: bool | None = None  # GitHub's `verification.verified`, if known
+    format: str = ""  # openpgp | ssh | x509, when known
+    primary_key: str = ""  # %GP: fingerprint of the primary key when a GPG subkey signed
 
     @property
     def is_signed(self) -> bool:
@@ -139,6 +141,10 @@ class AuthorHistory:
     recent_experience: float = 0.0  # commits weighted by 1/(age in years + 1) (REXP)
     subsystem_experience: int = 0  # prior commits to the touched subsystems (SEXP)
     first_change_in_subsystems: tuple[str, ...] = ()
+    # the counts of the shared training data (see rules/risk/model.py):
+    file_changes: int = 0  # prior file modifications by the author (one per file per commit)
+    recent_file_changes: float = 0.0  # those weighted by 1/(days ago + 1)
+    subsystem_files: int = 0  # distinct files in the touched subsystems by the author, these too
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,7 @@ class History:
     files: tuple[FileHistory, ...] = ()
     author: AuthorHistory | None = None
     unique_prior_changes: int = 0  # NUC: distinct prior commits touching any of the files
+    base_sha: str = ""  # the commit the figures were computed at (history before the change)
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
-PRE_COMMIT_HOME = ROOT / ".cache" / "pre-commit"
+from testkit import PRE_COMMIT_HOME, git, require_service
 
 
 @pytest.fixture(autouse=True)
@@ -39,16 +33,6 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
-def git(repo: Path, *args: str, input: str | None = None, check: bool = True) -> str:
-    """Run git in `repo` and return its stdout."""
-    result = subprocess.run(
-        ["git", *args], cwd=repo, input=input, capture_output=True, text=True, check=False
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A fresh git repository with one commit on `main`."""
@@ -59,24 +43,6 @@ def repo(tmp_path: Path) -> Path:
     git(path, "add", "README.md")
     git(path, "commit", "-q", "-m", "chore: initial commit")
     return path
-
-
-def service_available(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, host: str, port: int) -> None:
-    """Skip when a scale-mode service is absent, except in CI where it must be there."""
-    if service_available(host, port):
-        return
-    message = f"{name} is not reachable on {host}:{port}"
-    if os.environ.get("GITOPS_HEALTH_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message}, and CI requires it (GITOPS_HEALTH_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 import venv
 from pathlib import Path
 
-from conftest import ROOT
+from testkit import ROOT
 
 MODULES = (
     "gitops_health.cli", "gitops_health.rules.engine", "gitops_health.hooks", "gitops_health.bot",
