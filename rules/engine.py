@@ -10,12 +10,14 @@ from gitops_health.rules.report import Finding, Report
 
 
 def collect_findings(change: Change, policy: Policy) -> list[Finding]:
-    """Findings of every detector on what the change adds (PHI, messages, signatures)."""
+    """Findings of every detector on what the change adds (PHI, messages, signatures, TLS)."""
     from gitops_health.rules.commitmsg import commit_findings
     from gitops_health.rules.signatures import signature_findings
+    from gitops_health.rules.transmission import transmission_findings
 
     findings = commit_findings(change, policy.commit_msg)
     findings += signature_findings(change, policy.signing)
+    findings += transmission_findings(change, policy.compliance)
     if policy.phi.enabled:
         from gitops_health.rules.phi import scan_change
 

@@ -123,7 +123,8 @@ class Report:
         """success | failure | pending, for check runs and build statuses."""
         if self.failing_controls or self.policy_errors:
             return "failure"
-        if self.disapproval is not None and self.disapproval.state is RuleState.DISAPPROVED:
+        blocking = (RuleState.DISAPPROVED, RuleState.ERROR)  # a failed look-up fails closed
+        if self.disapproval is not None and self.disapproval.state in blocking:
             return "failure"
         if self.approval is not None and self.approval.state is RuleState.ERROR:
             return "failure"

@@ -1,0 +1,3 @@
+"""Typed policy configuration (`.gitops-health.yml`)."""
+
+POLICY_FILE = ".gitops-health.yml"

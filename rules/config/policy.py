@@ -7,14 +7,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitops_health.rules.config import POLICY_FILE
 from gitops_health.rules.config.approvals import ApprovalsConfig
 from gitops_health.rules.config.commit_msg import CommitMsgConfig
-from gitops_health.rules.config.compliance import ComplianceConfig
+from gitops_health.rules.config.compliance import ComplianceConfig, check_pack_names
 from gitops_health.rules.config.phi import PhiConfig
 from gitops_health.rules.config.risk import RiskConfig
 from gitops_health.rules.config.signing import SigningConfig
-
-POLICY_FILE = ".gitops-health.yml"
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,11 @@ class Policy:
     """gitops-health repository policy (`.gitops-health.yml`)."""
 
     extends: tuple[str, ...] = field(
-        default=(), metadata={"doc": "built-in compliance packs: hipaa, sox, soc2, pci-dss, part11"}
+        default=(),
+        metadata={
+            "check": check_pack_names,
+            "doc": "built-in compliance packs: hipaa, sox, soc2, pci-dss, part11",
+        },
     )
     commit_msg: CommitMsgConfig = field(default_factory=CommitMsgConfig)
     signing: SigningConfig = field(default_factory=SigningConfig)

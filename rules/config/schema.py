@@ -1,7 +1,9 @@
 """Typed configuration from YAML: one set of dataclasses gives defaults, validation and schema.
 
-A config section is a frozen dataclass. Field metadata may carry `doc` (schema description)
-and `key` (the YAML key, when it is not a valid Python name, e.g. `if`). `load_section`
+A config section is a frozen dataclass. Field metadata may carry `doc` (schema description),
+`key` (the YAML key, when it is not a valid Python name, e.g. `if`) and `required` (the key
+must be present; such a field still needs a default for `cls()`). A dataclass may define
+`__config_validate__(self, node, path, errors)` for cross-field checks. `load_section`
 walks the YAML node tree so every error carries its YAML path and line; unknown keys are
 errors. `json_schema` produces a JSON Schema (draft 2020-12) from the same classes.
 """
@@ -196,7 +198,16 @@ def load_node(cls: type, node: yaml.Node | None, path: str, errors: list[ConfigE
                 errors.append(ConfigError(where, _line(value_node), problem))
         if len(errors) == before:
             values[field.name] = value
-    return cls(**values)
+    for key, field in fields.items():
+        if field.metadata.get("required") and key not in seen:
+            errors.append(ConfigError(path, _line(node), f"missing required key {key!r}"))
+    if any(f.metadata.get("required") and f.name not in values for f in fields.values()):
+        return cls()
+    result = cls(**values)
+    validate = getattr(cls, "__config_validate__", None)
+    if validate is not None:
+        validate(result, node, path, errors)  # cross-field checks that need the YAML lines
+    return result
 
 
 def load_section(cls: type, text: str, source: str) -> Any:
@@ -204,6 +215,24 @@ def load_section(cls: type, text: str, source: str) -> Any:
     node = parse_yaml(text, source)
     errors: list[ConfigError] = []
     value = load_node(cls, node, "", errors)
+    if errors:
+        raise ConfigInvalid(source, errors)
+    return value
+
+
+def load_key(cls: type, text: str, source: str, key: str) -> Any:
+    """Parse only the top-level `key` section of YAML text into `cls` (other keys unchecked).
+
+    For fast consumers such as the commit-msg hook; `policy validate` checks the whole file.
+    """
+    node = parse_yaml(text, source)
+    errors: list[ConfigError] = []
+    section = None
+    if isinstance(node, yaml.MappingNode):
+        section = next((v for k, v in node.value if k.value == key), None)
+    elif node is not None and not (isinstance(node, yaml.ScalarNode) and node.value == ""):
+        errors.append(ConfigError("", _line(node), "expected a mapping"))
+    value = load_node(cls, section, key, errors)
     if errors:
         raise ConfigInvalid(source, errors)
     return value
@@ -245,6 +274,9 @@ def json_schema(tp: Any, defs: dict[str, Any] | None = None) -> dict[str, Any]:
                     prop = {**prop, "description": f.metadata["doc"]}
                 props[yaml_key(f)] = prop
             defs[name] = {"type": "object", "properties": props, "additionalProperties": False}
+            required = [yaml_key(f) for f in config_fields(tp) if f.metadata.get("required")]
+            if required:
+                defs[name]["required"] = required
             if tp.__doc__:
                 defs[name]["description"] = " ".join(tp.__doc__.split())
         return {"$ref": f"#/$defs/{name}"}

@@ -9,17 +9,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from testkit import git
 
 from gitops_health.hooks.simulate import main as simulate
 from gitops_health.rules.render import report_schema
-
-
-def git(repo: Path, *args: str) -> str:
-    # not conftest's helper: another tests/*/conftest.py can shadow the module name "conftest"
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
-
 
 POLICY = "extends: [hipaa, sox, soc2, pci-dss, part11]\nphi:\n  enabled: false\n"
 
