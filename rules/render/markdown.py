@@ -129,6 +129,8 @@ def _rule_row(depth: int, rule: RuleResult) -> list[str]:
     state = f"{_STATE_ICONS[rule.state]} {rule.state.value}"
     if rule.state is RuleState.APPROVED and rule.approvers:
         who = f"approved by {people(rule.approvers)}"
+    elif rule.state is RuleState.DISAPPROVED and rule.approvers:
+        who = f"blocked by {people(rule.approvers)}"
     else:
         who = people(rule.candidates)
     return [name, state, escape(rule.description), who]

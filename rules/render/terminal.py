@@ -124,21 +124,22 @@ def _compliance(report: Report) -> str:
 
 def _approvals(report: Report) -> str:
     lines = [paint("Approvals", "bold") + f"  {approval_headline(report)}"]
-    lines += _rule_lines(report.approval)
+    lines += _rule_lines(report.approval, "approved by")
     if report.disapproval is not None:
         lines.append(paint("Disapproval", "bold"))
-        lines += _rule_lines(report.disapproval)
+        lines += _rule_lines(report.disapproval, "blocked by")
     return "\n".join(lines)
 
 
-def _rule_lines(rule: RuleResult | None) -> list[str]:
+def _rule_lines(rule: RuleResult | None, counted_as: str) -> list[str]:
+    """`counted_as` names what the people in `approvers` did: approved, or blocked."""
     lines = []
     for depth, node in rule_rows(rule):
         indent = "  " * (depth + 1)
         state = paint(node.state.value, _STATE_STYLE[node.state])
         lines.append(f"{indent}[{state}] {node.name}: {node.description}")
         if node.approvers:
-            lines.append(f"{indent}    approved by: {', '.join(node.approvers)}")
+            lines.append(f"{indent}    {counted_as}: {', '.join(node.approvers)}")
         if node.candidates and node.state is not RuleState.APPROVED:
             lines.append(f"{indent}    can approve: {', '.join(node.candidates)}")
         if node.request:
