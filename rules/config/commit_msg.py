@@ -1,22 +1,27 @@
-"""`commit_msg:` section: the Conventional Commits policy (defaults = commitlint config-conventional)."""
+"""`commit_msg:` section: Conventional Commits policy (defaults: commitlint config-conventional)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-from gitops_health.rules.config.schema import check_regex
+from typing import Any, Literal
 
 CONVENTIONAL_TYPES = (
     "build", "chore", "ci", "docs", "feat", "fix", "perf", "refactor", "revert", "style", "test",
 )  # fmt: skip
 
 
+def _check_regex(value: Any) -> str | None:
+    # Imported on use: the commit-msg hook must not pay for YAML when no policy file exists.
+    from gitops_health.rules.config.schema import check_regex
+
+    return check_regex(value)
+
+
 @dataclass(frozen=True)
 class TicketRule:
     """A required ticket reference (e.g. `[A-Z]+-\\d+`), optionally only for some types."""
 
-    pattern: str = field(default=r"[A-Z][A-Z0-9]+-\d+", metadata={"check": check_regex})
+    pattern: str = field(default=r"[A-Z][A-Z0-9]+-\d+", metadata={"check": _check_regex})
     types: tuple[str, ...] = field(default=(), metadata={"doc": "only these types; empty = all"})
     where: Literal["header", "body", "footer", "anywhere"] = "anywhere"
 
@@ -25,11 +30,16 @@ class TicketRule:
 class CommitMsgConfig:
     """Conventional Commits 1.0.0 rules for commit messages (and PR titles in the bot)."""
 
-    types: tuple[str, ...] = CONVENTIONAL_TYPES
+    types: tuple[str, ...] = field(
+        default=CONVENTIONAL_TYPES, metadata={"doc": "allowed types; empty = any"}
+    )
+    type_case: Literal["lower", "any"] = field(
+        default="lower", metadata={"doc": "lower: `Feat:`/`FEAT:` are rejected; any: accepted"}
+    )
     scopes: tuple[str, ...] = field(default=(), metadata={"doc": "allowed scopes; empty = any"})
     scope_required: bool = False
     multiple_scopes: bool = field(default=False, metadata={"doc": "allow `a,b` or `a/b`"})
-    header_max_length: int = 100
+    header_max_length: int = field(default=100, metadata={"doc": "0 = no limit"})
     subject_case: Literal["lower", "any"] = field(
         default="lower", metadata={"doc": "lower: description must not start upper-case"}
     )
@@ -41,4 +51,7 @@ class CommitMsgConfig:
     ticket: TicketRule | None = None
     exemptions: bool = field(
         default=True, metadata={"doc": "accept git's own Merge/Revert/fixup!/squash! messages"}
+    )
+    pr_title: bool = field(
+        default=True, metadata={"doc": "the bot also lints PR titles (squash merges use them)"}
     )
