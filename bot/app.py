@@ -145,6 +145,14 @@ def healthz() -> tuple[Response, int]:
     return _answer(200, status="ok")
 
 
+@health.get("/metrics")
+def metrics() -> Response:
+    from gitops_health.bot.metrics import exposition
+
+    body, content_type = exposition()
+    return Response(body, content_type=content_type)
+
+
 @health.get("/readyz")
 def readyz() -> tuple[Response, int]:
     runtime = _runtime()

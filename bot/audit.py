@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -156,6 +158,22 @@ class Signer:
         return base64.b64encode(self.key.sign(_checkpoint_message(seq, digest))).decode()
 
 
+SIGNING_KEY_VARIABLE = "GITOPS_HEALTH_AUDIT_SIGNING_KEY"
+
+
+def configured_signing_key() -> str | None:
+    """The checkpoint key from $GITOPS_HEALTH_AUDIT_SIGNING_KEY or the file named by ..._FILE."""
+    path = os.environ.get(f"{SIGNING_KEY_VARIABLE}_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8")
+    return os.environ.get(SIGNING_KEY_VARIABLE) or None
+
+
+def audit_signer() -> Signer | None:
+    key = configured_signing_key()
+    return Signer.from_config(key) if key else None
+
+
 def key_id(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
@@ -235,6 +253,10 @@ class AuditLog:
             if self.signer is not None and seq % self.checkpoint_every == 0:
                 self._insert_checkpoint(conn, seq, digest)
             return seq
+
+    def length(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(audit_entries)).scalar())
 
     def checkpoint(self) -> int | None:
         """Sign the current head now; returns its seq (None for an empty log)."""

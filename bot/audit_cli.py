@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,7 +12,12 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from gitops_health.bot.audit import AuditLog, Signer, load_public_key
+from gitops_health.bot.audit import (
+    AuditLog,
+    audit_signer,
+    configured_signing_key,
+    load_public_key,
+)  # fmt: skip
 
 EXPORT_COLUMNS = ("seq", "recorded_at", "forge", "repository", "number", "head_sha",
                   "prev_hash", "entry_hash", "body")  # fmt: skip
@@ -22,18 +26,10 @@ EXPORT_COLUMNS = ("seq", "recorded_at", "forge", "repository", "number", "head_s
 def _database_url(given: str | None) -> str:
     if given:
         return given
-    from gitops_health.bot.settings import default_database_url
+    from gitops_health.bot.db import normalise_url
+    from gitops_health.bot.settings import Settings
 
-    return os.environ.get("GITOPS_HEALTH_DATABASE_URL") or default_database_url()
-
-
-def _read_key(path: str | None, variable: str) -> str | None:
-    if path:
-        return Path(path).read_text(encoding="utf-8")
-    file_variable = os.environ.get(f"{variable}_FILE")
-    if file_variable:
-        return Path(file_variable).read_text(encoding="utf-8")
-    return os.environ.get(variable)
+    return normalise_url(Settings.from_env().database_url)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,15 +53,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open_log(url: str, with_signer: bool = False) -> AuditLog:
-    signer = None
-    if with_signer:
-        key = _read_key(None, "GITOPS_HEALTH_AUDIT_SIGNING_KEY")
-        signer = Signer.from_config(key) if key else None
-    return AuditLog(sa.create_engine(url), signer)
+    return AuditLog(sa.create_engine(url), audit_signer() if with_signer else None)
 
 
 def verify(log: AuditLog, public_key_path: str | None) -> int:
-    key_text = _read_key(public_key_path, "GITOPS_HEALTH_AUDIT_SIGNING_KEY")
+    key_text = (
+        Path(public_key_path).read_text(encoding="utf-8")
+        if public_key_path
+        else configured_signing_key()
+    )
     public_key = load_public_key(key_text) if key_text else None
     problems = log.verify(public_key)
     count = sum(1 for _ in log.entries())

@@ -15,7 +15,9 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
 from gitops_health.bot import db
+from gitops_health.bot.audit import AuditLog, audit_signer
 from gitops_health.bot.forges.base import Forge
+from gitops_health.bot.metrics import SCRAPE_TIME
 from gitops_health.bot.settings import Settings
 from gitops_health.bot.store import Store
 
@@ -45,10 +47,20 @@ class Runtime:
         self.settings = settings
         self.engine = db.make_engine(settings.database_url)
         self.store = Store(self.engine)
+        self.audit = AuditLog(self.engine, audit_signer())
+        SCRAPE_TIME.register(
+            "gitops_health_queue_depth", "Tasks waiting in the queue", self._queue_depth
+        )
+        SCRAPE_TIME.register(
+            "gitops_health_audit_chain_length", "Entries in the audit trail", self.audit.length
+        )
         self.huey = huey or make_huey(settings)
         self._forges: dict[str, Forge] = {}
         self.process_task = self.huey.task(name="process_delivery")(_process)
         self.huey.periodic_task(crontab(minute="*"), name="recover_deliveries")(_recover)
+
+    def _queue_depth(self) -> float:
+        return float(self.huey.pending_count() + self.huey.scheduled_count())
 
     def migrate(self) -> None:
         db.upgrade(self.engine)

@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from gitops_health.bot.audit import evaluation_record
 from gitops_health.bot.forges.base import Forge, PullRequestRef, PullRequestSnapshot
 from gitops_health.bot.models import DeliveryStatus
 from gitops_health.bot.runtime import MAX_ATTEMPTS, RETRY_DELAY_SECONDS, Runtime
@@ -89,6 +90,10 @@ def _process_target(runtime: Runtime, claimed: ClaimedDelivery, target: Target) 
             continue
         report = evaluate_snapshot(snapshot, runtime.settings)
         forge.publish(ref, report, details_url(runtime.settings, ref))
+        runtime.audit.append(
+            evaluation_record(report, trigger={"event": claimed.event,
+                                               "delivery": claimed.delivery_id})
+        )  # fmt: skip
         runtime.store.remember_outcome(ref, report.head_sha, report.conclusion)
         log.info("%s evaluated for %s: %s", ref.slug, claimed.event, report.conclusion)
 

@@ -65,6 +65,9 @@ def test_opened_then_synchronize_publishes_one_annotation(
     assert len(fake_github.calls("POST", r"/requested_reviewers$")) == 1  # never re-requested
     with running_bot.runtime.store.sessions() as session:
         assert {d.status for d in session.query(Delivery)} == {"done"}
+    entries = list(running_bot.runtime.audit.entries())
+    assert [e["head_sha"] for e in entries] == [HEAD, HEAD]  # each published verdict recorded
+    assert running_bot.runtime.audit.verify() == []
 
 
 def test_approval_by_review_makes_the_check_pass(
