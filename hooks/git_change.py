@@ -30,6 +30,7 @@ from gitops_health.rules.change import (
 from gitops_health.rules.codeowners import CODEOWNERS_PATHS
 from gitops_health.rules.config.policy import POLICY_FILE
 from gitops_health.rules.config.signing import SigningConfig
+from gitops_health.rules.diff import added_lines
 
 DEFAULT_ALLOWED_SIGNERS = SigningConfig().allowed_signers_file
 LOG_FIELDS = (
@@ -43,7 +44,6 @@ _STATUS = {
     "C": FileStatus.COPIED,
     "T": FileStatus.MODIFIED,
 }
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
 def rev_parse(root: Path, rev: str) -> str:
@@ -155,19 +155,8 @@ def _numstat(root: Path, old: str, new: str) -> list[tuple[int, int, bool]]:
 def _added_lines(root: Path, old: str, new: str) -> list[tuple[AddedLine, ...]]:
     """Added lines with their numbers in the new file, per changed file in diff order."""
     patch = git("diff", "-M", "-U0", "--no-color", "--no-ext-diff", old, new, cwd=root).stdout
-    per_file: list[list[AddedLine]] = []
-    number = 0
-    in_hunk = False
-    for line in patch.split("\n"):
-        if line.startswith("diff --git "):
-            per_file.append([])
-            in_hunk = False
-        elif hunk := _HUNK.match(line):
-            number, in_hunk = int(hunk.group(1)), True
-        elif in_hunk and line.startswith("+"):
-            per_file[-1].append(AddedLine(number, line[1:]))
-            number += 1
-    return [tuple(lines) for lines in per_file]
+    per_file = re.split(r"^diff --git .*$", patch, flags=re.MULTILINE)[1:]
+    return [added_lines(text) for text in per_file]
 
 
 def read_files(root: Path, old: str, new: str) -> tuple[FileChange, ...]:

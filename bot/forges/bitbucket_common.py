@@ -30,6 +30,7 @@ from gitops_health.rules.change import AddedLine
 from gitops_health.rules.codeowners import CODEOWNERS_PATHS
 from gitops_health.rules.config.policy import POLICY_FILE, Policy, parse_policy
 from gitops_health.rules.config.schema import ConfigInvalid
+from gitops_health.rules.diff import HUNK_HEADER
 from gitops_health.rules.render.markdown import render_markdown
 from gitops_health.rules.render.text import (
     approval_headline,
@@ -171,7 +172,6 @@ class DiffFile:
     binary: bool = False
 
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _BINARY = re.compile(r"^Binary files (.+) and (.+) differ$")
 
 
@@ -194,7 +194,7 @@ def parse_unified_diff(text: str) -> dict[str, DiffFile]:
     old_path: str | None = None
     new_line = 0
     in_hunk = False
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if line.startswith("diff --git "):
             current, in_hunk, old_path = None, False, None
         elif not in_hunk and line.startswith("--- "):
@@ -205,7 +205,7 @@ def parse_unified_diff(text: str) -> dict[str, DiffFile]:
         elif match := _BINARY.match(line):
             path = _diff_path(match.group(2)) or _diff_path(match.group(1)) or ""
             files.setdefault(path, DiffFile(path)).binary = True
-        elif current is not None and (hunk := _HUNK.match(line)):
+        elif current is not None and (hunk := HUNK_HEADER.match(line)):
             new_line, in_hunk = int(hunk.group(1)), True
         elif current is not None and in_hunk:
             new_line = _count_hunk_line(current, line, new_line)

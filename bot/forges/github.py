@@ -8,7 +8,6 @@ Apps may write checks). `GITOPS_HEALTH_GITHUB_API_URL` points it at GitHub Enter
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ from gitops_health.bot.forges.base import PullRequestRef, PullRequestSnapshot
 from gitops_health.bot.settings import Settings
 from gitops_health.bot.store import Store
 from gitops_health.rules.change import (
-    AddedLine,
     Change,
     Commit,
     Directory,
@@ -34,6 +32,7 @@ from gitops_health.rules.change import (
 )
 from gitops_health.rules.config.policy import POLICY_FILE, parse_policy
 from gitops_health.rules.config.schema import ConfigInvalid
+from gitops_health.rules.diff import added_lines
 from gitops_health.rules.report import Finding, Report, RuleResult, RuleState
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,6 @@ MAX_OUTPUT_CHARS = 65_000  # GitHub's limit for check summary/text and comments 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 RISK_LABEL_PREFIX = "risk:"
 TEAM_PREFIX = "team:"  # how approval rules name a team to request
-HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 # GitHub's verification.reason → git's %G? letter (see rules.change.Signature)
 SIGNATURE_STATUS = {
@@ -100,22 +98,6 @@ class ForgeRetry(GithubRetry):
         if method == "POST" and error is not None and self._is_read_error(error):
             raise error  # the request was sent; the server may have acted on it
         return super().increment(method, url, response, error, _pool, _stacktrace)
-
-
-def added_lines(patch: str | None) -> tuple[AddedLine, ...]:
-    """The `+` lines of a unified diff hunk list, numbered in the new file."""
-    found: list[AddedLine] = []
-    number = 0
-    for line in (patch or "").splitlines():
-        hunk = HUNK.match(line)
-        if hunk:
-            number = int(hunk.group(1))
-        elif line.startswith("+"):
-            found.append(AddedLine(number, line[1:]))
-            number += 1
-        elif not line.startswith("-") and not line.startswith("\\"):
-            number += 1
-    return tuple(found)
 
 
 @dataclass

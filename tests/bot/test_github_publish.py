@@ -9,9 +9,10 @@ from github_fake import INSTALLATION_TOKEN, FakeGitHub, PullData, commit_entry, 
 
 from gitops_health.bot.db import make_engine, upgrade
 from gitops_health.bot.forges.base import PullRequestRef
-from gitops_health.bot.forges.github import GitHubForge, added_lines
+from gitops_health.bot.forges.github import GitHubForge
 from gitops_health.bot.settings import Settings
 from gitops_health.bot.store import Store
+from gitops_health.rules.diff import added_lines
 from gitops_health.rules.render import COMMENT_MARKER
 from gitops_health.rules.report import (
     Finding,
