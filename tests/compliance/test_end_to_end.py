@@ -39,7 +39,7 @@ def signed_branch(repo: Path, tmp_path: Path) -> Path:
         "import requests\n\ndef fetch(url):\n    return requests.get(url, verify=False)\n"
     )
     (repo / "tests").mkdir()
-    (repo / "tests" / "test_client.py").write_text("def test_fetch():\n    assert True\n")
+    (repo / "tests" / "test_client.py").write_text("def test_fetch():\n    assert fetch() == 200\n")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-S", "-m", "feat: add the client")
     return repo
