@@ -223,13 +223,12 @@ class AuditLog:
     def append(self, record: Mapping[str, Any]) -> int:
         """Append one record; returns its sequence number."""
         body = canonical_json(record)
-        for attempt in range(APPEND_ATTEMPTS):
+        for _ in range(APPEND_ATTEMPTS - 1):
             try:
                 return self._append_once(record, body)
             except IntegrityError:
-                if attempt == APPEND_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue  # another writer took this seq first: read the new head and retry
+        return self._append_once(record, body)
 
     def _append_once(self, record: Mapping[str, Any], body: str) -> int:
         with serialised_transaction(self.engine) as conn:

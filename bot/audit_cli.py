@@ -18,6 +18,7 @@ from gitops_health.bot.audit import (
     configured_signing_key,
     load_public_key,
 )  # fmt: skip
+from gitops_health.bot.db import make_engine
 
 EXPORT_COLUMNS = ("seq", "recorded_at", "forge", "repository", "number", "head_sha",
                   "prev_hash", "entry_hash", "body")  # fmt: skip
@@ -26,10 +27,9 @@ EXPORT_COLUMNS = ("seq", "recorded_at", "forge", "repository", "number", "head_s
 def _database_url(given: str | None) -> str:
     if given:
         return given
-    from gitops_health.bot.db import normalise_url
     from gitops_health.bot.settings import Settings
 
-    return normalise_url(Settings.from_env().database_url)
+    return Settings.from_env().database_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open_log(url: str, with_signer: bool = False) -> AuditLog:
-    return AuditLog(sa.create_engine(url), audit_signer() if with_signer else None)
+    return AuditLog(make_engine(url), audit_signer() if with_signer else None)
 
 
 def verify(log: AuditLog, public_key_path: str | None) -> int:
