@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from testkit import PRE_COMMIT_HOME, git, require_service
 
 
@@ -46,16 +49,27 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own, dropped afterwards (tests and helpers run in
+    parallel against the one server)."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     default = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    return os.environ.get("GITOPS_HEALTH_TEST_POSTGRES", default)
+    server = os.environ.get("GITOPS_HEALTH_TEST_POSTGRES", default)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"gh_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture
-def redis_url() -> str:
+def redis_url() -> Iterator[str]:
+    """Redis database 15 of the one server: give every queue a name unique to the test."""
     require_service("Redis", "127.0.0.1", 6379)
-    return os.environ.get("GITOPS_HEALTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    yield os.environ.get("GITOPS_HEALTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(scope="session")
