@@ -3,7 +3,8 @@
 Per shared data set, on its newest 20 % (held out, never trained on): ROC-AUC and gate20 of
 the shipped model (`score_row`), of lines added alone, and of a random forest trained on the
 same set's older 80 % (scikit-learn, 300 trees, min 5 per leaf); then the shipped model with
-the six history metrics missing (what a forge-only bot sees), and the speed of `assess`.
+the six history metrics missing (what a forge-only bot sees); paired-bootstrap intervals of the
+AUC differences; the shipped recipe trained leave-one-project-out; and the speed of `assess`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,21 @@ from gitops_health.rules.history import compute_history
 from gitops_health.rules.risk import assess, score_row
 from gitops_health.rules.risk.features import HISTORY_METRICS
 from gitops_health.rules.risk.model import METRICS
-from gitops_health.rules.risk.train import DATASETS, auc, data_dir, gate, load_dataset
+from gitops_health.rules.risk.train import (
+    DATASETS,
+    HOLDOUT,
+    auc,
+    data_dir,
+    design,
+    evaluate,
+    gate,
+    load_dataset,
+    parts_between,
+    shipped_shape,
+    train,
+)
+
+BOOTSTRAP_ROUNDS = 500
 
 
 def scores_of(rows: list[dict[str, float]], drop: tuple[str, ...] = ()) -> np.ndarray:
@@ -35,12 +50,24 @@ def random_forest(train_rows: list[dict[str, float]], labels: np.ndarray) -> Ran
     return forest.fit(np.array([[r[m] for m in METRICS] for r in train_rows]), labels)
 
 
-def evaluation_table() -> list[str]:
+def paired_bootstrap(model: np.ndarray, other: np.ndarray, y: np.ndarray) -> str:
+    """ΔAUC (model − other) with its 95 % paired-bootstrap interval."""
+    rng = np.random.default_rng(0)
+    deltas = []
+    for _ in range(BOOTSTRAP_ROUNDS):
+        pick = rng.integers(0, len(y), len(y))
+        deltas.append(auc(model[pick], y[pick]) - auc(other[pick], y[pick]))
+    low, high = np.quantile(deltas, [0.025, 0.975])
+    return f"{auc(model, y) - auc(other, y):+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def evaluation_tables() -> list[str]:
     lines = [
         "| data set | held out | model AUC | LA AUC | RF AUC | model gate20 | LA gate20 "
         "| RF gate20 | model AUC, no history |",
         "|:--|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
+    deltas = ["| data set | ΔAUC vs LA [95 %] | ΔAUC vs RF [95 %] |", "|:--|--:|--:|"]
     totals = np.zeros(7)
     for name in DATASETS:
         older, newest = load_dataset(data_dir(None), name).split()
@@ -53,9 +80,27 @@ def evaluation_table() -> list[str]:
                auc(no_history, y)]  # fmt: skip
         totals += row
         lines.append(f"| {name} | {len(y):,} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
+        deltas.append(
+            f"| {name} | {paired_bootstrap(model, la, y)} | {paired_bootstrap(model, rf, y)} |"
+        )
     mean = totals / len(DATASETS)
     lines.append("| **mean** | | " + " | ".join(f"**{v:.3f}**" for v in mean) + " |")
-    return lines
+    return [*lines, "", *deltas]
+
+
+def leave_one_project_out() -> str:
+    """Each set's newest 20 % scored by the shipped recipe trained on the other five sets."""
+    sets = [(design(d.rows), d.labels) for d in (load_dataset(data_dir(None), n) for n in DATASETS)]
+    shape = shipped_shape()
+    result = {}
+    for i, name in enumerate(DATASETS):
+        others = [s for j, s in enumerate(sets) if j != i]
+        model = train(parts_between(others, 0.0, 1 - HOLDOUT), shape)
+        held_out = parts_between([sets[i]], 1 - HOLDOUT, 1.0)
+        result[name] = evaluate(model, [name], held_out)[name]["auc"]
+    shown = ", ".join(f"{name} {value:.3f}" for name, value in result.items())
+    mean = sum(result.values()) / len(result)
+    return f"Leave-one-project-out AUC: {shown}, mean {mean:.3f}."
 
 
 def assess_speed() -> str:
@@ -69,6 +114,17 @@ def assess_speed() -> str:
         assess(change, config, ())
     per_call = (time.perf_counter() - start) / rounds * 1e6
     return f"`assess` on a 50-file change: {per_call:,.0f} µs per call (pure Python, no numpy)."
+
+
+def score_row_speed() -> str:
+    row = {"ns": 2, "nd": 3, "nf": 5, "entropy": 1.9, "la": 120, "ld": 30, "lt": 2000, "fix": 0,
+           "ndev": 12, "age": 30.0, "nuc": 60, "exp": 400, "rexp": 20.0, "sexp": 100}  # fmt: skip
+    rounds = 20_000
+    start = time.process_time()
+    for _ in range(rounds):
+        score_row(row)
+    per_call = (time.process_time() - start) / rounds * 1e6
+    return f"`score_row`: {per_call:,.0f} µs CPU per call."
 
 
 def synthetic_repo(path: str, commits: int, files: int) -> None:
@@ -106,9 +162,12 @@ def main() -> int:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
           f"Python {platform.python_version()}; measured {stamp}.\n")  # fmt: skip
-    print("\n".join(evaluation_table()))
+    print("\n".join(evaluation_tables()))
+    print()
+    print(leave_one_project_out())
     print()
     print(assess_speed())
+    print(score_row_speed())
     print(history_speed())
     return 0
 

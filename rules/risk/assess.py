@@ -32,7 +32,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "ld_upto2",
         "lt",
         "nf",
-        "nd",
         "ns",
         "entropy",
         "la_per_lt",
@@ -40,7 +39,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "fix": ("fix",),
     "file_history": ("ndev", "age", "nuc"),
-    "experience": ("exp", "rexp", "sexp", "exp_per_file"),
+    "experience": ("exp", "sexp", "exp_per_file"),
 }
 SHOWN_MINIMUM = 0.5  # points below this are noise, not a reason
 

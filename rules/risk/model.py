@@ -32,11 +32,13 @@ sexp     distinct files in the touched subsystems the author has changed, this c
 
 The model does not read these raw values: it reads monotone transforms of them (`TRANSFORMS`:
 log1p of counts; LA and LD relative to LT as Kamei does; experience per file; and LA and LD
-capped at 2 lines, which with their log1p terms makes a monotone shape with a knot: a change
-adding next to nothing is much safer than the log-linear trend says). Each weight is
-constrained in sign by `model.json`'s `direction` (+1: more means riskier; −1: more means
-safer), so every contribution can be told as a reason. A metric that is missing (None or
-absent) takes the training median of its transform and so contributes nothing.
+capped at 2 lines, a knot: a change adding next to nothing is much safer than the trend says).
+ND and REXP are left out as Kamei does (collinear with NF and EXP). Each transform enters
+through a monotone piecewise-linear shape function, a slope plus non-negative "ramps" between
+knots (a monotone GAM), whose every piece has the sign of the feature's `direction` in
+`model.json` (+1: more means riskier; −1: more means safer), so every contribution can be told
+as a reason. A metric that is missing (None, NaN or absent) takes the training median of its
+transform and so contributes nothing.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 METRICS: tuple[str, ...] = (
@@ -110,7 +113,6 @@ TRANSFORMS: dict[str, Callable[[Row], float | None]] = {
     "ld": _log1p_of("ld"),
     "lt": _log1p_of("lt"),
     "nf": _log1p_of("nf"),
-    "nd": _log1p_of("nd"),
     "ns": _log1p_of("ns"),
     "entropy": _identity_of("entropy"),
     "fix": _identity_of("fix"),
@@ -118,7 +120,6 @@ TRANSFORMS: dict[str, Callable[[Row], float | None]] = {
     "age": _log1p_of("age"),
     "nuc": _log1p_of("nuc"),
     "exp": _log1p_of("exp"),
-    "rexp": _log1p_of("rexp"),
     "sexp": _log1p_of("sexp"),
     "la_upto2": _capped_log1p("la", 2.0),
     "ld_upto2": _capped_log1p("ld", 2.0),
@@ -133,7 +134,6 @@ DIRECTIONS: dict[str, int] = {
     "ld": 1,
     "lt": 1,
     "nf": 1,
-    "nd": 1,
     "ns": 1,
     "entropy": 1,
     "fix": 1,
@@ -141,7 +141,6 @@ DIRECTIONS: dict[str, int] = {
     "age": -1,
     "nuc": 1,
     "exp": -1,
-    "rexp": -1,
     "sexp": -1,
     "la_upto2": 1,
     "ld_upto2": 1,
@@ -155,11 +154,31 @@ MODEL_FILE = "risk_model.json"
 
 @dataclass(frozen=True)
 class Term:
-    """One additive term: coefficient × (transform(row) − reference)."""
+    """One additive term: shape(transform(row)) − shape(reference).
+
+    shape(x) = coefficient·x + Σ_i ramps[i]·clip((x − knots[i]) / (knots[i+1] − knots[i]), 0, 1):
+    piecewise linear, slope `coefficient` outside the knots; monotone because the coefficient and
+    every ramp share the sign of the feature's direction.
+    """
 
     name: str
-    coefficient: float  # log-odds per unit of the transformed feature; its sign is `direction`
+    coefficient: float  # log-odds per unit of the transformed feature outside the knots
     reference: float  # training median of the transformed feature
+    knots: tuple[float, ...] = ()  # ascending transformed values
+    ramps: tuple[float, ...] = ()  # log-odds gained across each interval between knots
+
+    def shape(self, x: float) -> float:
+        value = self.coefficient * x
+        for (low, high), ramp in zip(pairwise(self.knots), self.ramps, strict=True):
+            value += ramp * min(max((x - low) / (high - low), 0.0), 1.0)
+        return value
+
+    @cached_property
+    def at_reference(self) -> float:
+        return self.shape(self.reference)
+
+    def contribution(self, x: float | None) -> float:
+        return 0.0 if x is None else self.shape(x) - self.at_reference
 
 
 @dataclass(frozen=True)
@@ -170,13 +189,7 @@ class Model:
 
     def contributions(self, row: Row) -> dict[str, float]:
         """Log-odds added by each term; 0 for a term whose metrics are missing."""
-        result: dict[str, float] = {}
-        for term in self.terms:
-            value = TRANSFORMS[term.name](row)
-            result[term.name] = (
-                0.0 if value is None else term.coefficient * (value - term.reference)
-            )
-        return result
+        return {term.name: term.contribution(TRANSFORMS[term.name](row)) for term in self.terms}
 
     def log_odds(self, row: Row) -> float:
         return self.intercept + sum(self.contributions(row).values())
@@ -193,6 +206,8 @@ class Model:
                     "direction": DIRECTIONS[t.name],
                     "coefficient": t.coefficient,
                     "reference": t.reference,
+                    "knots": list(t.knots),
+                    "ramps": list(t.ramps),
                 }
                 for t in self.terms
             ],
@@ -213,19 +228,35 @@ class ModelFileInvalid(ValueError):
 
 def model_from_json(data: Mapping[str, object], source: str = MODEL_FILE) -> Model:
     try:
-        terms = tuple(
-            Term(str(t["name"]), float(t["coefficient"]), float(t["reference"]))
-            for t in data["terms"]  # type: ignore[union-attr]
-        )
+        terms = tuple(_term_from_json(t) for t in data["terms"])  # type: ignore[union-attr]
         model = Model(float(data["intercept"]), terms, dict(data.get("meta", {})))  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileInvalid(f"{source}: not a risk model ({exc!r})") from exc
     for term in terms:
-        if term.name not in TRANSFORMS:
-            raise ModelFileInvalid(f"{source}: unknown feature {term.name!r}")
-        if term.coefficient * DIRECTIONS[term.name] < 0:
-            raise ModelFileInvalid(f"{source}: {term.name!r} breaks its monotone direction")
+        _check_term(term, source)
     return model
+
+
+def _term_from_json(data: Mapping[str, object]) -> Term:
+    return Term(
+        str(data["name"]),
+        float(data["coefficient"]),  # type: ignore[arg-type]
+        float(data["reference"]),  # type: ignore[arg-type]
+        tuple(float(k) for k in data.get("knots", ())),  # type: ignore[attr-defined]
+        tuple(float(r) for r in data.get("ramps", ())),  # type: ignore[attr-defined]
+    )
+
+
+def _check_term(term: Term, source: str) -> None:
+    if term.name not in TRANSFORMS:
+        raise ModelFileInvalid(f"{source}: unknown feature {term.name!r}")
+    if len(term.ramps) != max(len(term.knots) - 1, 0):
+        raise ModelFileInvalid(f"{source}: {term.name!r} needs one ramp per interval of knots")
+    if any(high <= low for low, high in pairwise(term.knots)):
+        raise ModelFileInvalid(f"{source}: {term.name!r} knots must ascend")
+    direction = DIRECTIONS[term.name]
+    if any(piece * direction < 0 for piece in (term.coefficient, *term.ramps)):
+        raise ModelFileInvalid(f"{source}: {term.name!r} breaks its monotone direction")
 
 
 def load_model(path: str | Path | None = None) -> Model:

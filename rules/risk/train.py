@@ -4,11 +4,16 @@ Data: the six labelled LApredict sets (qt, openstack, jdt, platform, gerrit, go)
 `../shared/data/jit/lapredict/` (or `--data-dir`, or $GITOPS_HEALTH_JIT_DATA). Each set is in
 ascending date order; its newest 20 % is held out and never trained on. One model is trained
 on the older 80 % of all six sets together, each set weighing the same and its classes
-balanced, so the weights describe changes in general rather than one project. The fit is a
-logistic regression on the monotone transforms of `model.TRANSFORMS` with each weight's sign
-fixed by `model.DIRECTIONS` (L-BFGS-B with bounds), then Platt-calibrated on the same
+balanced, so the weights describe changes in general rather than one project.
+
+The model is a monotone GAM: for each transform of `model.TRANSFORMS` a slope plus ramps
+between knots at quantiles of the training values, every piece with the sign fixed by
+`model.DIRECTIONS` (logistic loss, L-BFGS-B with bounds). The number of knots and the ramps'
+L2 penalty are chosen in time order: fit on each set's oldest 60 %, score on the next 20 %,
+keep the best mean AUC, then refit on the older 80 %. Finally Platt-calibrated on the same
 training rows (unbalanced, so the probability means something). Output:
-`rules/data/risk_model.json` with the held-out ROC-AUC and gate20 per set in its `meta`.
+`rules/data/risk_model.json` with the choice and the held-out ROC-AUC and gate20 per set in
+its `meta`.
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from gitops_health.rules.risk.model import DIRECTIONS, METRICS, TRANSFORMS, Model, Term
+from gitops_health.rules.risk.model import (
+    DIRECTIONS,
+    METRICS,
+    TRANSFORMS,
+    Model,
+    Term,
+    shipped_model,
+)
 
 DATASETS: tuple[str, ...] = ("qt", "openstack", "jdt", "platform", "gerrit", "go")
 HOLDOUT = 0.2
@@ -88,6 +101,25 @@ def design(rows: Sequence[dict[str, float]]) -> np.ndarray:
     return np.array([[TRANSFORMS[f](row) for f in FEATURES] for row in rows], dtype=float)
 
 
+@dataclass(frozen=True)
+class Part:
+    """Rows of one data set between two shares of its time order, as a design matrix."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+def parts_between(
+    sets: Sequence[tuple[np.ndarray, np.ndarray]], low: float, high: float
+) -> list[Part]:
+    """Each set's rows from share `low` to share `high` of its time order."""
+    parts = []
+    for x, y in sets:
+        rows = slice(int(len(y) * low), int(len(y) * high))
+        parts.append(Part(x[rows], y[rows]))
+    return parts
+
+
 def sample_weights(labels: Sequence[np.ndarray], balanced: bool) -> np.ndarray:
     """Every data set weighs the same; within a set, classes weigh the same if `balanced`."""
     parts = []
@@ -100,46 +132,106 @@ def sample_weights(labels: Sequence[np.ndarray], balanced: bool) -> np.ndarray:
 
 
 def fit_logistic(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, signs: np.ndarray | None, l2: float
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, signs: np.ndarray, penalty: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Weighted L2 logistic regression; weight j has the sign of signs[j] (0 = free)."""
+    """Weighted logistic regression with an L2 `penalty` per weight; weight j has the sign of
+    signs[j] (0 = free)."""
     from scipy.optimize import minimize
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = theta[0] + x @ theta[1:]
         residual = w * (1.0 / (1.0 + np.exp(-z)) - y)
-        value = float(w @ (np.logaddexp(0.0, z) - y * z) + l2 * theta[1:] @ theta[1:])
-        grad = np.concatenate([[residual.sum()], x.T @ residual + 2 * l2 * theta[1:]])
+        value = float(w @ (np.logaddexp(0.0, z) - y * z) + penalty @ theta[1:] ** 2)
+        grad = np.concatenate([[residual.sum()], x.T @ residual + 2 * penalty * theta[1:]])
         return value, grad
 
     bounds: list[tuple[float | None, float | None]] = [(None, None)]
-    for s in signs if signs is not None else np.zeros(x.shape[1]):
+    for s in signs:
         bounds.append((0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None))
     result = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
     return float(result.x[0]), result.x[1:]
 
 
-def train(train_sets: Sequence[DataSet]) -> Model:
-    x = np.vstack([design(d.rows) for d in train_sets])
-    y = np.concatenate([d.labels for d in train_sets])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
+@dataclass(frozen=True)
+class Shape:
+    """How flexible the shape functions are: knots per feature and the ramps' L2 penalty."""
+
+    knots: int
+    l2_ramps: float
+
+
+SHAPES: tuple[Shape, ...] = (
+    Shape(0, 0.0),
+    *(Shape(k, l2) for k in (4, 8) for l2 in (1e-3, 1e-2, 1e-1)),
+)
+
+
+def knots_of(x: np.ndarray, count: int) -> list[np.ndarray]:
+    """Per feature, `count` knots at inner quantiles of its training values (fewer if tied)."""
+    if count == 0:
+        return [np.array([]) for _ in range(x.shape[1])]
+    shares = np.linspace(0, 1, count + 2)[1:-1]
+    knots = [np.unique(np.quantile(column, shares)) for column in x.T]
+    return [k if len(k) >= 2 else np.array([]) for k in knots]
+
+
+def basis(x: np.ndarray, knots: Sequence[np.ndarray]) -> np.ndarray:
+    """Per feature: the value itself, then one 0→1 ramp per interval between its knots."""
+    columns = []
+    for j, k in enumerate(knots):
+        columns.append(x[:, j])
+        columns += [np.clip((x[:, j] - lo) / (hi - lo), 0.0, 1.0) for lo, hi in pairwise(k)]
+    return np.column_stack(columns)
+
+
+def train(parts: Sequence[Part], shape: Shape) -> Model:
+    """The monotone GAM fitted on `parts` (log-odds of balanced classes, not calibrated)."""
+    x = np.vstack([p.x for p in parts])
+    y = np.concatenate([p.y for p in parts])
+    knots = knots_of(x, shape.knots)
+    b = basis(x, knots)
+    mean, scale = b.mean(axis=0), b.std(axis=0)
     scale[scale == 0] = 1.0
-    signs = np.array([DIRECTIONS[f] for f in FEATURES])
-    b0, w = fit_logistic(
-        (x - mean) / scale, y, sample_weights([d.labels for d in train_sets], True), signs, L2
+    owner = np.concatenate([[j] * len(k) if len(k) else [j] for j, k in enumerate(knots)])
+    signs = np.array([DIRECTIONS[FEATURES[j]] for j in owner])
+    is_ramp = np.concatenate(
+        [[False] + [True] * (len(k) - 1) if len(k) else [False] for k in knots]
     )
-    coefficients = w / scale
+    penalty = np.where(is_ramp, shape.l2_ramps, L2)
+    weights = sample_weights([p.y for p in parts], balanced=True)
+    b0, w = fit_logistic((b - mean) / scale, y, weights, signs, penalty)
+    w = w / scale
     reference = np.median(x, axis=0)
-    intercept = b0 + float(coefficients @ (reference - mean))
-    # Platt scaling on the raw (unbalanced) rates: p = sigmoid(a·z + c), a > 0 keeps monotony
-    z = intercept + (x - reference) @ coefficients
-    c, a = fit_logistic(
-        z[:, None], y, sample_weights([d.labels for d in train_sets], False), np.array([1]), 0.0
-    )
+    terms, offset = [], b0 - float(w @ mean)
+    for j, name in enumerate(FEATURES):
+        pieces = w[owner == j]
+        term = Term(name, float(pieces[0]), float(reference[j]),
+                    tuple(map(float, knots[j])), tuple(map(float, pieces[1:])))  # fmt: skip
+        terms.append(term)
+        offset += term.at_reference
+    return Model(offset, tuple(terms), {})
+
+
+def calibrate(model: Model, parts: Sequence[Part]) -> Model:
+    """Platt scaling on the raw (unbalanced) rates: p = sigmoid(a·z + c), a > 0 keeps monotony."""
+    z = np.concatenate([log_odds(model, p.x) for p in parts])
+    y = np.concatenate([p.y for p in parts])
+    weights = sample_weights([p.y for p in parts], balanced=False)
+    c, a = fit_logistic(z[:, None], y, weights, np.array([1]), np.zeros(1))
     terms = tuple(
-        Term(f, float(a[0] * coefficients[i]), float(reference[i])) for i, f in enumerate(FEATURES)
+        Term(t.name, a[0] * t.coefficient, t.reference, t.knots, tuple(a[0] * r for r in t.ramps))
+        for t in model.terms
     )
-    return Model(float(a[0] * intercept + c), terms, {})
+    return Model(float(a[0] * model.intercept + c), terms, {})
+
+
+def log_odds(model: Model, x: np.ndarray) -> np.ndarray:
+    """`model.log_odds` of every row of a design matrix, vectorised for training."""
+    total = np.full(len(x), model.intercept)
+    for j, term in enumerate(model.terms):
+        pieces = np.array([term.coefficient, *term.ramps])
+        total += basis(x[:, [j]], [np.array(term.knots)]) @ pieces - term.at_reference
+    return total
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -171,25 +263,53 @@ def gate(scores: np.ndarray, labels: np.ndarray, share: float = 0.2) -> float:
     return float(caught / max(labels.sum(), 1))
 
 
-def evaluate(model: Model, held_out: Sequence[DataSet]) -> dict[str, dict[str, float]]:
+def evaluate(
+    model: Model, names: Sequence[str], parts: Sequence[Part]
+) -> dict[str, dict[str, float]]:
     result = {}
-    for d in held_out:
-        scores = np.array([model.log_odds(row) for row in d.rows])
-        result[d.name] = {
-            "auc": round(auc(scores, d.labels), 4),
-            "gate20": round(gate(scores, d.labels), 4),
+    for name, part in zip(names, parts, strict=True):
+        scores = log_odds(model, part.x)
+        result[name] = {
+            "auc": round(auc(scores, part.y), 4),
+            "gate20": round(gate(scores, part.y), 4),
         }
     return result
 
 
+def mean_auc(scores: dict[str, dict[str, float]]) -> float:
+    return sum(s["auc"] for s in scores.values()) / len(scores)
+
+
+def choose_shape(
+    names: Sequence[str], sets: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> tuple[Shape, dict[str, float]]:
+    """The shape flexibility with the best mean AUC on the 60-80 % slice, fitted on 0-60 %."""
+    validation = parts_between(sets, 1 - 2 * HOLDOUT, 1 - HOLDOUT)
+    older = parts_between(sets, 0.0, 1 - 2 * HOLDOUT)
+    tried = {s: mean_auc(evaluate(train(older, s), names, validation)) for s in SHAPES}
+    best = max(SHAPES, key=lambda s: tried[s])
+    return best, {f"knots={s.knots} l2_ramps={s.l2_ramps}": round(v, 4) for s, v in tried.items()}
+
+
+def shipped_shape() -> Shape:
+    """The shape flexibility the shipped model was trained with (from its `meta`)."""
+    chosen = shipped_model().meta["shape"]
+    return Shape(int(chosen["knots"]), float(chosen["l2_ramps"]))  # type: ignore[index]
+
+
 def build(directory: Path, limit: int | None) -> tuple[Model, dict[str, dict[str, float]]]:
-    splits = [load_dataset(directory, name, limit).split() for name in DATASETS]
-    model = train([older for older, _ in splits])
-    scores = evaluate(model, [newest for _, newest in splits])
+    loaded = [load_dataset(directory, name, limit) for name in DATASETS]
+    sets = [(design(d.rows), d.labels) for d in loaded]
+    shape, validation = choose_shape(DATASETS, sets)
+    older = parts_between(sets, 0.0, 1 - HOLDOUT)
+    model = calibrate(train(older, shape), older)
+    scores = evaluate(model, DATASETS, parts_between(sets, 1 - HOLDOUT, 1.0))
     meta = {
-        "kind": "monotone logistic regression on transformed Kamei metrics",
-        "trained_on": {older.name: len(older.rows) for older, _ in splits},
-        "held_out": {newest.name: len(newest.rows) for _, newest in splits},
+        "kind": "monotone GAM (piecewise-linear shapes) on transformed Kamei metrics",
+        "shape": {"knots": shape.knots, "l2_ramps": shape.l2_ramps},
+        "validation_auc": validation,
+        "trained_on": {d.name: len(p.y) for d, p in zip(loaded, older, strict=True)},
+        "held_out": {d.name: len(d.rows) - len(p.y) for d, p in zip(loaded, older, strict=True)},
         "holdout": "newest 20 % of each data set, by date",
         "held_out_scores": scores,
     }
@@ -214,8 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Path(args.output).write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
     for name, s in scores.items():
         print(f"{name:10} AUC {s['auc']:.3f}  gate20 {s['gate20']:.3f}")
-    mean_auc = sum(s["auc"] for s in scores.values()) / len(scores)
-    print(f"{'mean':10} AUC {mean_auc:.3f}   -> {args.output}")
+    print(f"{'mean':10} AUC {mean_auc(scores):.3f}   -> {args.output}")
     return 0
 
 
