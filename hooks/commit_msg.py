@@ -1,15 +1,13 @@
 """`gitops-health commit-msg FILE`: the Conventional Commits commit-msg hook.
 
-Kept light on purpose (it runs on every commit): no GitPython, and YAML is only imported
-when the repository has a policy file.
+Kept light on purpose (it runs on every commit): no GitPython, no argparse for the command
+lines git and pre-commit pass, and without a policy file no YAML and no dataclasses.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
 
 from gitops_health.rules.commitmsg import (
     RULE_HELP,
@@ -19,13 +17,20 @@ from gitops_health.rules.commitmsg import (
     lint_message,
 )
 from gitops_health.rules.config import POLICY_FILE
-from gitops_health.rules.config.commit_msg import CommitMsgConfig
+from gitops_health.rules.config.commit_msg_defaults import DEFAULTS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from gitops_health.rules.commitmsg import Config
 
 EXCERPT_WIDTH = 120
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_args(argv)
     _tolerant_output()
     try:
         text = read_text(args.file)
@@ -50,27 +55,70 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter without its `import shutil` (and bz2, lzma) on every commit."""
+class Options:
+    """The parsed command line (what argparse's Namespace holds)."""
 
-    def __init__(self, prog: str) -> None:
-        try:
-            width = os.get_terminal_size().columns
-        except OSError:
-            width = 80
-        super().__init__(prog, width=width - 2)
+    __slots__ = ("config", "file", "verbose")
+
+    def __init__(self, file: str, verbose: bool, config: str | None) -> None:
+        self.file = file
+        self.verbose = verbose
+        self.config = config
+
+
+def parse_args(argv: Sequence[str] | None) -> Options:
+    """The options. The plain forms (`FILE`, `-v`, `--verbose`, `--config X`, `--config=X`)
+    are read directly; anything else (help, abbreviations, mistakes) goes to argparse, whose
+    import costs more than linting the message."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    plain = _plain_options(args)
+    if plain is not None:
+        return plain
+    namespace = _parser().parse_args(args)
+    return Options(namespace.file, namespace.verbose, namespace.config)
+
+
+def _plain_options(args: list[str]) -> Options | None:
+    """The options when every argument has a plain form argparse reads the same way, else None."""
+    files: list[str] = []
+    verbose, config = False, None
+    tokens = iter(args)
+    for token in tokens:
+        if token in ("-v", "--verbose"):
+            verbose = True
+        elif token == "--config":
+            config = next(tokens, None)
+            if config is None or config.startswith("-"):
+                return None
+        elif token.startswith("--config="):
+            config = token.removeprefix("--config=")
+        elif token.startswith("-"):
+            return None
+        else:
+            files.append(token)
+    return Options(files[0], verbose, config) if len(files) == 1 else None
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="gitops-health commit-msg",
-        formatter_class=_HelpFormatter,
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, width=_terminal_width() - 2),
         description="Check a commit message against Conventional Commits 1.0.0 and the policy.",
     )
     parser.add_argument("file", help="the commit message file git passes (.git/COMMIT_EDITMSG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="explain every rule broken")
     parser.add_argument("--config", help=f"policy file (default: {POLICY_FILE} at the repo root)")
     return parser
+
+
+def _terminal_width() -> int:
+    """What argparse would ask `shutil` for, without importing it (and bz2, lzma)."""
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 80
 
 
 def _tolerant_output() -> None:
@@ -140,10 +188,11 @@ def default_policy_path() -> str | None:
     return path if path and os.path.isfile(path) else None
 
 
-def load_config(path: str | None) -> CommitMsgConfig:
+def load_config(path: str | None) -> Config:
     """The `commit_msg:` section of the policy file, or the defaults when there is none."""
     if path is None:
-        return CommitMsgConfig()
+        return DEFAULTS
+    from gitops_health.rules.config.commit_msg import CommitMsgConfig
     from gitops_health.rules.config.schema import load_key
 
     text = read_text(path)
@@ -151,7 +200,7 @@ def load_config(path: str | None) -> CommitMsgConfig:
 
 
 def render(
-    cleaned: str, problems: list[Problem], config: CommitMsgConfig, *, verbose: bool, file: str
+    cleaned: str, problems: list[Problem], config: Config, *, verbose: bool, file: str
 ) -> str:
     """One line per problem, under the line it is about, with a caret span and an example."""
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"

@@ -7,13 +7,22 @@ Pure: no git, no I/O. The commit-msg hook passes the message file's text and the
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from collections import namedtuple
 
-from gitops_health.rules.config.commit_msg import CONVENTIONAL_TYPES, CommitMsgConfig
+from gitops_health.rules.config.commit_msg_defaults import CONVENTIONAL_TYPES
 
-if TYPE_CHECKING:  # the hook never needs these; importing them would slow every commit
+# The commit-msg hook imports this module on every commit, and `typing` alone costs it several
+# milliseconds: mypy reads typing's NamedTuple, the interpreter the equivalent below.
+TYPE_CHECKING = False  # mypy treats this name as typing.TYPE_CHECKING
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from gitops_health.rules.change import Change
+    from gitops_health.rules.config.commit_msg import CommitMsgConfig
+    from gitops_health.rules.config.commit_msg_defaults import CommitMsgDefaults
     from gitops_health.rules.report import Finding
+
+    Config = CommitMsgConfig | CommitMsgDefaults  # the hook passes DEFAULTS without a policy
 
 AUTO_COMMENT_CHARS = "#;@!$%^&|:"  # git's candidates for core.commentChar=auto, in its order
 CUT_LINE = "------------------------ >8 ------------------------"
@@ -22,14 +31,17 @@ SCOPE_SEPARATORS = r"\s*[,/]\s*"
 BREAKING_TOKENS = ("BREAKING CHANGE", "BREAKING-CHANGE")
 
 _TYPE = re.compile(r"[^\s():!]*")
-_FOOTER = re.compile(r"(?P<token>BREAKING CHANGE|[^\W_][\w-]*)(?P<sep>: | #)(?P<value>.*)")
-_BREAKING_LIKE = re.compile(r"breaking[ \t_-]*changes?\b", re.IGNORECASE)
-# Patterns only some messages need stay strings: `re` compiles them on first use.
+# Patterns most messages never reach stay strings: `re` compiles them on first use. The
+# `*_NEEDS` checks are cheap necessary conditions, so most messages skip the regex entirely.
+_FOOTER = r"(?P<token>BREAKING CHANGE|[^\W_][\w-]*)(?P<sep>: | #)(?P<value>.*)"
+_FOOTER_NEEDS = (": ", " #")
+_BREAKING_LIKE = r"(?i:breaking[ \t_-]*changes?\b)"
+_BREAKING_LIKE_NEEDS = ("b", "B")  # no other character folds to `b`
 _VALID_BREAKING = r"BREAKING[ -]CHANGE: \S"
 _URL = r"\S+://\S+"
 _FIRST_WORD = r"[^\W_]+(?:'[^\W_]+)?"
 _ACRONYM = r"(?:[A-Z][A-Z0-9]*[A-Z0-9]|[A-Z0-9]*[A-Z][A-Z0-9]+)s?|I(?:'[a-z]+)?"
-_EXEMPT = re.compile(
+_EXEMPT = (
     r"Merge (?:branch|branches|tag|tags|remote-tracking branch|remote-tracking branches"
     r"|commit|commits) \S"
     r"|Merge pull request #\d+ (?:from|in) \S"
@@ -37,6 +49,7 @@ _EXEMPT = re.compile(
     r'|(?:Revert|Reapply) ".+"'
     r"|(?:fixup|squash|amend)! \S"
 )
+_EXEMPT_NEEDS = ("Merge", "Revert ", "Reapply ", "fixup! ", "squash! ", "amend! ")
 TYPE_ALIASES = {
     "feature": "feat", "features": "feat", "new": "feat", "add": "feat", "added": "feat",
     "bug": "fix", "bugfix": "fix", "hotfix": "fix", "fixed": "fix", "fixes": "fix",
@@ -105,6 +118,27 @@ RULE_HELP: dict[str, tuple[str, str]] = {
     "ticket-required": ("The policy requires a ticket reference matching its pattern.",
                         "commit_msg.ticket"),
 }  # fmt: skip
+
+
+if not TYPE_CHECKING:
+
+    class _NamedTupleMeta(type):
+        """`class X(NamedTuple)` as typing builds it: fields with defaults, then the methods."""
+
+        def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object]) -> type:
+            if not bases:  # NamedTuple itself
+                return super().__new__(mcs, name, bases, namespace)
+            fields: dict[str, str] = namespace.pop("__annotations__", {})
+            defaults = [namespace[field] for field in fields if field in namespace]
+            cls = namedtuple(name, fields, defaults=defaults, module=str(namespace["__module__"]))
+            cls.__annotations__ = fields
+            for key, value in namespace.items():
+                if key != "__module__" and key not in fields:
+                    setattr(cls, key, value)
+            return cls
+
+    class NamedTuple(metaclass=_NamedTupleMeta):
+        pass
 
 
 class Problem(NamedTuple):
@@ -217,7 +251,7 @@ def clean_message(text: str, comment_char: str = "#") -> str:
 
 def is_exempt(header: str) -> bool:
     """Git's (and the forges') own wording: merges, reverts, reapplies and autosquash commits."""
-    return _EXEMPT.match(header) is not None
+    return header.startswith(_EXEMPT_NEEDS) and re.match(_EXEMPT, header) is not None
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -302,7 +336,9 @@ def parse_message(text: str) -> Message:
 
 
 def _footer_start(line: str) -> re.Match[str] | None:
-    match = _FOOTER.match(line)
+    if not any(separator in line for separator in _FOOTER_NEEDS):
+        return None
+    match = re.match(_FOOTER, line)
     return match if match and match["value"].strip() else None
 
 
@@ -332,7 +368,7 @@ def announces_breaking_change(text: str, comment_char: str = "") -> bool:
 # --- rules --------------------------------------------------------------------------------
 
 
-def lint_message(text: str, config: CommitMsgConfig, comment_char: str = "#") -> list[Problem]:
+def lint_message(text: str, config: Config, comment_char: str = "#") -> list[Problem]:
     """Every problem of a commit message (file text) under `config`; [] when accepted."""
     cleaned = clean_message(text, comment_char)
     if not cleaned:
@@ -347,7 +383,7 @@ def lint_message(text: str, config: CommitMsgConfig, comment_char: str = "#") ->
     return problems
 
 
-def lint_title(title: str, config: CommitMsgConfig) -> list[Problem]:
+def lint_title(title: str, config: Config) -> list[Problem]:
     """Problems of a PR title read as a commit header (squash merges use it as the subject)."""
     header_text = clean_message(title, "").split("\n", 1)[0]
     if not header_text:
@@ -362,7 +398,7 @@ def lint_title(title: str, config: CommitMsgConfig) -> list[Problem]:
 Fix = dict[str, object]  # Header fields a check would change to fix its problem
 
 
-def corrected_header(text: str, config: CommitMsgConfig) -> str:
+def corrected_header(text: str, config: Config) -> str:
     """The header with every header-level fix applied at once ("" when it cannot be parsed)."""
     problems, parsed, fix = _check_header(text, config)
     if parsed is None:
@@ -372,9 +408,7 @@ def corrected_header(text: str, config: CommitMsgConfig) -> str:
     return _too_long(fixed, limit).example if limit and len(fixed) > limit else fixed
 
 
-def _check_header(
-    text: str, config: CommitMsgConfig
-) -> tuple[list[Problem], Header | None, Fix]:
+def _check_header(text: str, config: Config) -> tuple[list[Problem], Header | None, Fix]:
     problems: list[Problem] = []
     if text[:1].isspace():
         problems.append(Problem("header-trim", "the header starts with whitespace", 1, 1,
@@ -404,7 +438,7 @@ def _too_long(text: str, limit: int) -> Problem:
 Found = tuple[Problem, Fix] | None
 
 
-def _type_problem(header: Header, config: CommitMsgConfig) -> Found:
+def _type_problem(header: Header, config: Config) -> Found:
     type_, start = header.type, header.indent + 1
     end = start + len(type_)
     if not type_:
@@ -415,9 +449,7 @@ def _type_problem(header: Header, config: CommitMsgConfig) -> Found:
     allowed = config.types or (type_.lower(),)
     if type_.lower() not in {t.lower() for t in allowed}:
         why = f"type `{type_}` is not allowed; use one of: {', '.join(config.types)}"
-        return Problem("type-enum", why, 1, start, end), {
-            "type": suggest_type(type_, config.types)
-        }
+        return Problem("type-enum", why, 1, start, end), {"type": suggest_type(type_, config.types)}
     if config.type_case == "lower" and type_ != type_.lower():
         why = f"type `{type_}` must be lower-case"
         return Problem("type-case", why, 1, start, end), {"type": type_.lower()}
@@ -438,7 +470,7 @@ def suggest_type(type_: str, allowed: tuple[str, ...]) -> str:
     return close[0] if close else ("feat" if "feat" in allowed else allowed[0])
 
 
-def _scope_problem(header: Header, config: CommitMsgConfig) -> Found:
+def _scope_problem(header: Header, config: Config) -> Found:
     scope = header.scope
     default_scope = (config.scopes or ("core",))[0]
     if scope is None:
@@ -474,7 +506,7 @@ def _scope_problem(header: Header, config: CommitMsgConfig) -> Found:
     return Problem("scope-enum", why, *span), {"scope": joiner.join(dict.fromkeys(fixed))}
 
 
-def _empty_description(header: Header, config: CommitMsgConfig) -> Found:
+def _empty_description(header: Header, config: Config) -> Found:
     if header.description:
         return None
     start = header.description_column + 1
@@ -482,7 +514,7 @@ def _empty_description(header: Header, config: CommitMsgConfig) -> Found:
     return problem, {"description": "describe the change"}
 
 
-def _description_case(header: Header, config: CommitMsgConfig) -> Found:
+def _description_case(header: Header, config: Config) -> Found:
     desc, start = header.description, header.description_column + 1
     if config.subject_case != "lower" or not starts_upper_case(desc):
         return None
@@ -497,7 +529,7 @@ def _description_case(header: Header, config: CommitMsgConfig) -> Found:
     return Problem("subject-case", why, 1, start, end), {"description": _lower_first(desc)}
 
 
-def _description_full_stop(header: Header, config: CommitMsgConfig) -> Found:
+def _description_full_stop(header: Header, config: Config) -> Found:
     desc = header.description
     if config.subject_full_stop or not desc.endswith("."):
         return None
@@ -508,7 +540,7 @@ def _description_full_stop(header: Header, config: CommitMsgConfig) -> Found:
     return problem, {"description": _lower_fixed(header, config).rstrip(". ")}
 
 
-def _lower_fixed(header: Header, config: CommitMsgConfig) -> str:
+def _lower_fixed(header: Header, config: Config) -> str:
     """The description with the case fix already applied, so fixes combine."""
     found = _description_case(header, config)
     return str(found[1]["description"]) if found else header.description
@@ -541,7 +573,7 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _body_problems(message: Message, config: CommitMsgConfig) -> list[Problem]:
+def _body_problems(message: Message, config: Config) -> list[Problem]:
     lines = message.lines
     problems: list[Problem] = []
     if config.body_leading_blank and len(lines) > 1 and lines[1]:
@@ -580,7 +612,7 @@ def _breaking_change_problems(message: Message) -> list[Problem]:
     problems: list[Problem] = []
     for index in range(1, len(message.lines)):
         line = message.lines[index]
-        match = _BREAKING_LIKE.match(line)
+        match = re.match(_BREAKING_LIKE, line) if line.startswith(_BREAKING_LIKE_NEEDS) else None
         if not match:
             continue
         rest = line[match.end() :]
@@ -603,7 +635,7 @@ def _looks_like_breaking_footer(words: str, rest: str) -> bool:
 
 
 def _ticket_problems(
-    message: Message, header: Header | None, config: CommitMsgConfig, *, title: bool = False
+    message: Message, header: Header | None, config: Config, *, title: bool = False
 ) -> list[Problem]:
     rule = config.ticket
     if rule is None or (rule.types and (header is None or header.type.lower() not in rule.types)):
@@ -622,8 +654,10 @@ def _ticket_problems(
     if re.search(rule.pattern, areas[where]):
         return []
     why = f"no ticket reference matching `{rule.pattern}` in the {where}"
-    example = "Refs: ABC-123" if where in ("footer", "body", "anywhere") else (
-        f"{message.header} (ABC-123)"
+    example = (
+        "Refs: ABC-123"
+        if where in ("footer", "body", "anywhere")
+        else (f"{message.header} (ABC-123)")
     )
     return [Problem("ticket-required", why, 1 if where == "header" else 0, 0, 0, example)]
 
@@ -631,7 +665,7 @@ def _ticket_problems(
 # --- findings for the engine -----------------------------------------------------------------
 
 
-def commit_findings(change: Change, config: CommitMsgConfig) -> list[Finding]:
+def commit_findings(change: Change, config: Config) -> list[Finding]:
     """`commit-message` findings for a change's commits (merges skipped) and its PR title."""
     findings: list[Finding] = []
     for commit in change.commits:

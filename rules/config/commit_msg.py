@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-CONVENTIONAL_TYPES = (
-    "build", "chore", "ci", "docs", "feat", "fix", "perf", "refactor", "revert", "style", "test",
-)  # fmt: skip
+from gitops_health.rules.config.commit_msg_defaults import CONVENTIONAL_TYPES
+from gitops_health.rules.config.commit_msg_defaults import CommitMsgDefaults as _Default
+
+__all__ = ["CONVENTIONAL_TYPES", "CommitMsgConfig", "TicketRule"]
 
 
 def _check_regex(value: Any) -> str | None:
@@ -31,27 +32,45 @@ class CommitMsgConfig:
     """Conventional Commits 1.0.0 rules for commit messages (and PR titles in the bot)."""
 
     types: tuple[str, ...] = field(
-        default=CONVENTIONAL_TYPES, metadata={"doc": "allowed types; empty = any"}
+        default=_Default.types, metadata={"doc": "allowed types; empty = any"}
     )
     type_case: Literal["lower", "any"] = field(
-        default="lower", metadata={"doc": "lower: `Feat:`/`FEAT:` are rejected; any: accepted"}
+        default=_Default.type_case,
+        metadata={"doc": "lower: `Feat:`/`FEAT:` are rejected; any: accepted"},
     )
-    scopes: tuple[str, ...] = field(default=(), metadata={"doc": "allowed scopes; empty = any"})
-    scope_required: bool = False
-    multiple_scopes: bool = field(default=False, metadata={"doc": "allow `a,b` or `a/b`"})
-    header_max_length: int = field(default=100, metadata={"doc": "0 = no limit"})
+    scopes: tuple[str, ...] = field(
+        default=_Default.scopes, metadata={"doc": "allowed scopes; empty = any"}
+    )
+    scope_required: bool = _Default.scope_required
+    multiple_scopes: bool = field(
+        default=_Default.multiple_scopes, metadata={"doc": "allow `a,b` or `a/b`"}
+    )
+    header_max_length: int = field(
+        default=_Default.header_max_length, metadata={"doc": "0 = no limit"}
+    )
     subject_case: Literal["lower", "any"] = field(
-        default="lower", metadata={"doc": "lower: description must not start upper-case"}
+        default=_Default.subject_case,
+        metadata={"doc": "lower: description must not start upper-case"},
     )
-    subject_full_stop: bool = field(default=False, metadata={"doc": "allow a trailing `.`"})
-    body_max_line_length: int = field(default=0, metadata={"doc": "0 = no limit"})
-    footer_max_line_length: int = field(default=0, metadata={"doc": "0 = no limit"})
-    body_leading_blank: bool = True
-    required_trailers: tuple[str, ...] = field(default=(), metadata={"doc": "e.g. Signed-off-by"})
-    ticket: TicketRule | None = None
+    subject_full_stop: bool = field(
+        default=_Default.subject_full_stop, metadata={"doc": "allow a trailing `.`"}
+    )
+    body_max_line_length: int = field(
+        default=_Default.body_max_line_length, metadata={"doc": "0 = no limit"}
+    )
+    footer_max_line_length: int = field(
+        default=_Default.footer_max_line_length, metadata={"doc": "0 = no limit"}
+    )
+    body_leading_blank: bool = _Default.body_leading_blank
+    required_trailers: tuple[str, ...] = field(
+        default=_Default.required_trailers, metadata={"doc": "e.g. Signed-off-by"}
+    )
+    ticket: TicketRule | None = _Default.ticket
     exemptions: bool = field(
-        default=True, metadata={"doc": "accept git's own Merge/Revert/fixup!/squash! messages"}
+        default=_Default.exemptions,
+        metadata={"doc": "accept git's own Merge/Revert/fixup!/squash! messages"},
     )
     pr_title: bool = field(
-        default=True, metadata={"doc": "the bot also lints PR titles (squash merges use them)"}
+        default=_Default.pr_title,
+        metadata={"doc": "the bot also lints PR titles (squash merges use them)"},
     )
