@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops_health.hooks.phi_scan import (
     GitError,
@@ -21,6 +22,10 @@ from gitops_health.hooks.phi_scan import (
     scan_added,
 )
 from gitops_health.rules.config.phi import PhiConfig
+
+if TYPE_CHECKING:
+    from gitops_health.rules.phi.baseline import Baseline
+    from gitops_health.rules.phi.scan import Hit
 
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".mypy_cache",
                 ".pytest_cache", ".ruff_cache"}  # fmt: skip
@@ -48,7 +53,7 @@ def walk(paths: Sequence[str]) -> Iterator[str]:
                 yield path[2:] if path.startswith("./") else path
 
 
-def scan_paths(paths: Sequence[str], config: PhiConfig) -> tuple[list, int]:  # type: ignore[type-arg]
+def scan_paths(paths: Sequence[str], config: PhiConfig) -> tuple[list[Hit], int]:
     from gitops_health.rules.phi.scan import scan_bytes
 
     hits, count = [], 0
@@ -66,7 +71,7 @@ def scan_paths(paths: Sequence[str], config: PhiConfig) -> tuple[list, int]:  # 
     return hits, count
 
 
-def _collect(args: argparse.Namespace, root: Path, config: PhiConfig) -> tuple[list, str]:  # type: ignore[type-arg]
+def _collect(args: argparse.Namespace, root: Path, config: PhiConfig) -> tuple[list[Hit], str]:
     if args.staged or args.rev_range:
         if args.rev_range:
             base, _, head = args.rev_range.partition("..")
@@ -126,7 +131,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
-def audit(path: Path, baseline) -> int:  # type: ignore[no-untyped-def]
+def audit(path: Path, baseline: Baseline | None) -> int:
     """Label unreviewed entries true/false positive (interactive), or list them."""
     if baseline is None:
         print(

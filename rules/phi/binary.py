@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import struct
 
-from gitops_health.rules.phi.structure import path_words
+from gitops_health.rules.phi.prefilter import path_words
 
 _IMAGE_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
@@ -93,12 +93,17 @@ def dicom_patient_tags(data: bytes) -> list[str]:
     return found
 
 
+def patient_path(path: str) -> bool:
+    """Does the path say the file shows a patient (photos, scans, ID cards)?"""
+    return not PATIENT_IMAGE_WORDS.isdisjoint(path_words(path))
+
+
 def image_reason(path: str, data: bytes) -> str | None:
     """Why this binary file is a MEDICAL_IMAGE finding, or None."""
     kind = image_kind(data)
     if kind == "DICOM":
         tags = dicom_patient_tags(data)
         return f"DICOM object with patient tags: {', '.join(tags)}" if tags else None
-    if kind and path_words(path) & PATIENT_IMAGE_WORDS:
+    if kind and patient_path(path):
         return f"{kind} image committed under a patient-related name"
     return None

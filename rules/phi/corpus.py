@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gitops_health.rules.phi import validators as v
@@ -264,23 +265,47 @@ def _coverage_json(ids: Identities, n: int) -> CorpusFile:
     return doc.done()
 
 
+def _table(
+    doc: _Doc, sep: str, rows: int, row: Callable[[], tuple[str, ...]], *labels: str
+) -> None:
+    for _ in range(rows):
+        doc.add(sep.join(row()), *labels)
+
+
+def _patient_row(ids: Identities) -> tuple[str, ...]:
+    first, last = ids.name()
+    return (
+        first,
+        last,
+        _us(ids.date()),
+        ids.ssn(dashed=False),
+        ids.phone(1),
+        ids.email(first, last),
+        ids.zip(),
+        ids.mrn(),
+    )
+
+
 def _csv(ids: Identities, n: int, sep: str = ",") -> CorpusFile:
     ext = "csv" if sep == "," else "tsv"
     doc = _Doc(f"exports/patients_{n}.{ext}")
     doc.add(sep.join(("first_name", "last_name", "dob", "ssn", "phone", "email", "zip", "mrn")))
-    for _ in range(4):
-        first, last = ids.name()
-        row = (
-            first,
-            last,
-            _us(ids.date()),
-            ids.ssn(dashed=False),
-            ids.phone(1),
-            ids.email(first, last),
-            ids.zip(),
-            ids.mrn(),
-        )
-        doc.add(sep.join(row), "PERSON", "DATE", "SSN", "PHONE", "EMAIL", "ADDRESS", "MRN")
+    labels = ("PERSON", "DATE", "SSN", "PHONE", "EMAIL", "ADDRESS", "MRN")
+    _table(doc, sep, 4, lambda: _patient_row(ids), *labels)
+    return doc.done()
+
+
+def _member_row(ids: Identities) -> tuple[str, ...]:
+    first, last = ids.name()
+    return f'"{last}, {first}"', _us(ids.date()), ids.member_id(), ids.phone(0)
+
+
+def _csv_export(ids: Identities, n: int) -> CorpusFile:
+    """A spreadsheet export: comment lines before a quoted header, `;`-separated."""
+    doc = _Doc(f"reports/eligibility_{n}.csv")
+    doc.add("# eligibility export (claims warehouse)\n# generated nightly\n")
+    doc.add('"Member Name";"Birth Date";"Member ID";"Phone"')
+    _table(doc, ";", 3, lambda: _member_row(ids), "PERSON", "DATE", "HEALTH_PLAN_ID", "PHONE")
     return doc.done()
 
 
@@ -541,6 +566,7 @@ LEAK_BUILDERS = (
     _fhir_patient,
     _coverage_json,
     _csv,
+    _csv_export,
     _hl7_message,
     _ccda,
     _yaml_fixture,
@@ -622,10 +648,30 @@ def _decoys(rng: random.Random, n: int) -> list[CorpusFile]:
     )
     return [
         CorpusFile(f"src/decoys/constants_{n}.py", py + "\n"),
+        CorpusFile(f"lib/decoys/api_docs_{n}.py", _LIBRARY_DOCS),
         CorpusFile(f"logs/server_{n}.log", log + "\n"),
         CorpusFile(f"fixtures/observation_{n}.json", fhir + "\n"),
         CorpusFile(f".github/workflows/ci_{n}.yml", yaml + "\n"),
     ]
+
+
+# Library code and its documentation: examples, enum values, hashes and numbers, not people.
+_LIBRARY_DOCS = '''"""Query helpers.
+
+Example::
+
+    stmt = insert(user_table).values(name="username", fullname="Full Username")
+    rows = [{"username": "wendy", "fullname": "Wendy Smith"}]
+    Mr and Mrs Smith flew to San Francisco.
+"""
+
+FIELD_FULLNAME = "pydantic.fields.Field"
+ENTITY_MAP = {"PERSON": "PATIENT", "PT": "(PT)"}
+SEED_SEQUENCE = [4266599812473307, 0.1230000071797338]
+CLIENT = ("1.2.3.4", 8080)  # client address in the example
+SUPPORT = "Call 212-555-5555 or see https://dl.acm.org/doi/10.5555/645526.657132"
+SERIALS = "serial number (001-999)"
+'''
 
 
 def generate(seed: int = 0, copies: int = 3) -> list[CorpusFile]:

@@ -1,9 +1,9 @@
-"""Reading a text file's structure with the stdlib only: format, candidate lines, context.
+"""Reading a text file's structure with the stdlib only: which key, column header, HL7 field or
+SQL column every value of a candidate line belongs to, plus the words around it.
 
-The expensive recognizers only see *candidate* lines (the cheap pre-filter below), and for each
-of them this module says which key, column header, HL7 field or SQL column every value belongs
-to, plus the words around it. That context is what lets the recognizers tell a patient's
-birth date from a release date without a trained language model.
+That context is what lets the recognizers tell a patient's birth date from a release date
+without a trained language model. Per-file facts (enclosing blocks, SQL column lists, the
+table header) are computed once per file, not once per line.
 """
 
 from __future__ import annotations
@@ -12,174 +12,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from itertools import pairwise
-from pathlib import PurePosixPath
+from functools import cached_property
 
-MAX_LINE = 4000  # longer lines are minified code or data blobs
-
-# --- formats -------------------------------------------------------------------------------
-
-_EXTENSIONS = {
-    "json": "json", "geojson": "json", "jsonl": "json", "ndjson": "json", "ipynb": "notebook",
-    "yaml": "yaml", "yml": "yaml", "csv": "csv", "tsv": "tsv", "tab": "tsv", "psv": "csv",
-    "hl7": "hl7", "er7": "hl7", "xml": "xml", "cda": "xml", "ccda": "xml", "ccd": "xml",
-    "sql": "sql", "env": "env", "properties": "env", "ini": "env", "cfg": "env", "toml": "env",
-    "md": "text", "markdown": "text", "rst": "text", "txt": "text", "log": "log", "out": "log",
-}  # fmt: skip
-
-
-def detect_format(path: str, head: str = "") -> str:
-    name = PurePosixPath(path).name.lower()
-    if name == ".env" or name.startswith(".env.") or name.endswith(".env"):
-        return "env"
-    fmt = _EXTENSIONS.get(name.rsplit(".", 1)[-1] if "." in name else "")
-    if fmt:
-        return fmt
-    if head.startswith("MSH|"):
-        return "hl7"
-    return "source"
-
-
-# --- words ---------------------------------------------------------------------------------
-
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-
-
-@lru_cache(maxsize=8192)
-def key_words(key: str) -> frozenset[str]:
-    """`patientBirthDate` → patient, birth, date, birthdate, patientbirth, patientbirthdate."""
-    parts = [p.lower() for p in _CAMEL.findall(key)]
-    words = set(parts)
-    words.update(a + b for a, b in pairwise(parts))
-    if len(parts) > 2:
-        words.add("".join(parts))
-    return frozenset(w for w in words if w)
-
-
-def plain_words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-# --- pre-filter ----------------------------------------------------------------------------
-
-_LOG_PREFIX = re.compile(
-    r"^\W{0,2}\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?\]?"
+from gitops_health.rules.phi.prefilter import (
+    key_words,
+    path_words,
+    split_cells,
+    text_words,
 )
-_NAME_PLACE_KEYS = (
-    "patient|given|family|surname|first.?name|last.?name|middle.?name|maiden|full.?name|name"
-    "|city|town|county|guardian|guarantor|kin|spouse|mother|father|insured|subscriber|member"
-    "|beneficiary|contact|emergency|address|street|line|resident"
-)
-# Lower-cased line: a name/place key with a value, free text about a patient, an old age.
-_KEYED = re.compile(
-    r"(?:" + _NAME_PLACE_KEYS + r")\w*[\"']?\s*(?::|=|</|\|)|\d{5}"
-    r"|(?:dob|birth|born|diagnos|icd|dx|vin|vehicle|age|dod|admi[st]|discharg)\w*[\"']?\s*[:=(]"
-    r"|patient|\bpt\b|\b(?:mrs?|ms|miss)\.? [a-z]|\b(?:9\d|1[01]\d)[ -]?(?:years?|yo\b|y/o)"
-    r"|\b(?:pid|nk1|in1|gt1|pv1|dg1)\||<(?:given|family|name|streetaddressline|city)\b"
-)
-# A superset of _KEYED without word boundaries, which regex prefix scanning handles faster:
-# it picks the lines of a whole file that _KEYED then tests one by one.
-_KEYED_SCAN = re.compile(
-    r"(?:" + _NAME_PLACE_KEYS + r"|dob|birth|born|diagnos|icd|dx|vin|vehicle|age|dod|admi[st]"
-    r"|discharg)\w*[\"']?\s*(?::|=|</|\||\()|patient|\d{5}|(?:9\d|1[01]\d)[ -]?(?:years?|yo|y/o)"
-    r"|pt|(?:mrs?|ms|miss)\.? [a-z]|(?:pid|nk1|in1|gt1|pv1|dg1)\||<(?:given|family|name"
-    r"|streetaddressline|city)"
-)
-_BARE_VALUE = re.compile(r"^\s*(?:-\s+)?[\"']?[A-Z][a-z]")
-
-
-# Shapes with digits or `@`: the search skips letters quickly, so clean code costs little.
-_FAST = re.compile(
-    r"\d[\d\-. ()/]{4,}\d|@[\w-]+\.[A-Za-z]{2}|\d{1,6} [A-Z][a-z]+ "
-    r"|[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d|[A-HJ-NPR-Z0-9]{17}"
-)
-_DOTTED = re.compile(r"\d+(?:\.\d+)+")  # versions, IPs, OIDs: only worth a look next to an IP key
-_IP_KEY = re.compile(r"(?i)\bip\b|_ip\b|ip_?addr|client|remote|x-forwarded|\bsrc\b")
-_DECORATOR = re.compile(r"^\s*@|[\s(`:]@[\w.]+\(")
-_NOT_LETTER = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalpha() or c == "_")})
-# Words that make a file worth the slower keyed pre-filter (names and places have no digits).
-KEYED_WORDS = frozenset(
-    [
-        "patient",
-        "patients",
-        "pt",
-        "subscriber",
-        "insured",
-        "guarantor",
-        "beneficiary",
-        "decedent",
-        "kin",
-        "nextofkin",
-        "guardian",
-        "spouse",
-        "mother",
-        "father",
-        "surname",
-        "firstname",
-        "lastname",
-        "fname",
-        "lname",
-        "middlename",
-        "maidenname",
-        "fullname",
-        "patientname",
-        "givenname",
-        "familyname",
-        "membername",
-        "legalname",
-        "city",
-        "town",
-        "county",
-        "mrn",
-        "dob",
-        "ssn",
-        "resident",
-        "enrollee",
-        "mr",
-        "mrs",
-        "ms",
-    ]
-)
-_HL7_MARKERS = ("PID|", "NK1|", "GT1|", "IN1|")
-
-
-def needs_key_scan(text: str) -> bool:
-    """Could this text hold a name or a place (values without digits)? Checked per file."""
-    if any(marker in text for marker in _HL7_MARKERS):
-        return True
-    tokens = set(text.lower().translate(_NOT_LETTER).split())  # snake_case kept whole
-    words = {w.replace("_", "") for w in tokens} | {p for w in tokens for p in w.split("_")}
-    return not KEYED_WORDS.isdisjoint(words)
-
-
-def _has_identifier_shape(text: str) -> bool:
-    for match in _FAST.finditer(text):
-        found = match.group()
-        if _DOTTED.fullmatch(found):
-            if _IP_KEY.search(text):
-                return True
-        elif not (found[0] == "@" and _DECORATOR.search(text)):
-            return True
-    return False
-
-
-def is_candidate(line: str, fmt: str, keyed: bool = True) -> bool:
-    """Cheap test: could this line hold an identifier? (False for nearly all code lines.)"""
-    if not line or len(line) > MAX_LINE:
-        return False
-    text = _LOG_PREFIX.sub("", line, count=1) if line[:1].isdigit() or line[:1] == "[" else line
-    if _has_identifier_shape(text):
-        return True
-    if not keyed:
-        return False
-    if _KEYED.search(text.lower()) is not None:
-        return True
-    return fmt in ("json", "yaml", "notebook") and bool(_BARE_VALUE.match(text))
-
-
-# --- fields --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -191,6 +31,7 @@ class LineContext:
     fields: dict[tuple[int, int], set[str]] = field(default_factory=dict)
     subject: set[str] = field(default_factory=set)  # words about the record the line is in
     parents: set[str] = field(default_factory=set)  # keys of the enclosing blocks
+    words: set[str] = field(default_factory=set)  # the plain words of the line
 
     def add_field(self, start: int, end: int, words: frozenset[str] | set[str]) -> None:
         if end > start:
@@ -204,8 +45,13 @@ class LineContext:
                 best = (f_end - f_start, words)
         return None if best is None else best[1]
 
-    def words_before(self, start: int, count: int = 4) -> list[str]:
-        return plain_words(self.text[max(0, start - 60) : start])[-count:]
+    def words_before(self, start: int, count: int = 4) -> set[str]:
+        return text_words(self.text[max(0, start - 60) : start], count)
+
+    @cached_property
+    def all_words(self) -> frozenset[str]:
+        """Every word any match on this line could take as context (keys and plain words)."""
+        return frozenset(self.words.union(*self.fields.values()))
 
 
 _KV = re.compile(
@@ -233,34 +79,18 @@ def _kv_fields(ctx: LineContext, code: bool) -> None:
         else:
             end = start + len(match.group("raw").rstrip())
         ctx.add_field(start, end, key_words(match.group("key").rsplit(".", 1)[-1]))
-    for match in _CALL.finditer(ctx.text):  # setFirstName("Maria"), .mrn('E4535749')
-        ctx.add_field(*match.span("val"), key_words(match.group("key")))
-    for match in _XML_TEXT.finditer(ctx.text):
-        ctx.add_field(*match.span("val"), key_words(match.group("key").split(":")[-1]))
-    for match in _XML_ATTR.finditer(ctx.text):
-        ctx.add_field(*match.span("val"), key_words(match.group("tag").split(":")[-1]))
+    if "(" in ctx.text:
+        for match in _CALL.finditer(ctx.text):  # setFirstName("Maria"), .mrn('E4535749')
+            ctx.add_field(*match.span("val"), key_words(match.group("key")))
+    if "<" in ctx.text:
+        for match in _XML_TEXT.finditer(ctx.text):
+            ctx.add_field(*match.span("val"), key_words(match.group("key").split(":")[-1]))
+        for match in _XML_ATTR.finditer(ctx.text):
+            ctx.add_field(*match.span("val"), key_words(match.group("tag").split(":")[-1]))
 
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
-
-
-def _ancestors(lines: Mapping[int, str], number: int, limit: int = 200) -> list[str]:
-    """Keys of the enclosing blocks of a pretty-printed JSON/YAML/XML line, innermost first."""
-    current = lines.get(number, "")
-    indent = _indent(current) if current.strip() else 10**6
-    found: list[str] = []
-    for back in range(number - 1, max(0, number - limit), -1):
-        line = lines.get(back)
-        if line is None or not line.strip() or _indent(line) >= indent:
-            continue
-        indent = _indent(line)
-        match = _INDENT_KEY.match(line)
-        if match:
-            found.append(match.group(1) or match.group(2).split(":")[-1])
-        if indent == 0:
-            break
-    return found
 
 
 def _bare_value_field(ctx: LineContext, parents: Sequence[str]) -> None:
@@ -270,23 +100,6 @@ def _bare_value_field(ctx: LineContext, parents: Sequence[str]) -> None:
     match = _BARE.match(ctx.text)
     if match:
         ctx.add_field(*match.span("val"), key_words(parents[0]))
-
-
-def split_cells(line: str, sep: str) -> list[tuple[int, int]]:
-    """Cell spans of one CSV/TSV/Markdown-table row, honouring double quotes."""
-    spans: list[tuple[int, int]] = []
-    start, quoted = 0, False
-    for index, char in enumerate(line):
-        if char == '"':
-            quoted = not quoted
-        elif char == sep and not quoted:
-            spans.append((start, index))
-            start = index + 1
-    spans.append((start, len(line.rstrip("\r\n"))))
-    return [
-        (s + 1, e - 1) if line[s : s + 1] == '"' and line[e - 1 : e] == '"' else (s, e)
-        for s, e in spans
-    ]
 
 
 def _table_fields(ctx: LineContext, header: str, sep: str) -> None:
@@ -307,12 +120,15 @@ def _table_fields(ctx: LineContext, header: str, sep: str) -> None:
         ctx.subject.update(key_words(name))
 
 
+_MARKDOWN_RULE = re.compile(r"\s*\|?[\s:|-]+\|?\s*")
+
+
 def _markdown_header(lines: Mapping[int, str], number: int) -> str | None:
     for back in range(number - 1, max(0, number - 200), -1):
         line = lines.get(back)
         if line is None or not line.lstrip().startswith("|"):
             return None
-        if re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", line) and "-" in line:
+        if "-" in line and _MARKDOWN_RULE.fullmatch(line):
             return lines.get(back - 1)
     return None
 
@@ -321,20 +137,18 @@ _INSERT = re.compile(
     r"insert\s+into\s+(?P<table>[\w.\"`\[\]]+)\s*\((?P<cols>[^)]*)\)\s*values", re.IGNORECASE
 )
 _TUPLE = re.compile(r"\((?P<body>(?:[^()'\"]|'(?:[^']|'')*'|\"[^\"]*\")*)\)")
+_VALUES = re.compile(r"values", re.IGNORECASE)
+_SQLISH = re.compile(r"\binsert\s+into\b|^\s*\(", re.IGNORECASE)
+SQL_LOOKBACK = 300  # lines between a row and its INSERT statement
 
 
-def _sql_fields(ctx: LineContext, lines: Mapping[int, str]) -> None:
-    columns: list[str] | None = None
-    for back in range(ctx.number, max(0, ctx.number - 300), -1):
-        match = _INSERT.search(lines.get(back, ""))
-        if match:
-            columns = [c.strip(' "`[]') for c in match.group("cols").split(",")]
-            ctx.subject.update(key_words(match.group("table").split(".")[-1].strip('"`[]')))
-            break
-    if not columns:
+def _sql_fields(ctx: LineContext, insert: re.Match[str] | None) -> None:
+    if insert is None:
         return
+    columns = [c.strip(' "`[]') for c in insert.group("cols").split(",")]
+    ctx.subject.update(key_words(insert.group("table").split(".")[-1].strip('"`[]')))
     text = ctx.text
-    values_at = re.search(r"values", text, re.IGNORECASE)
+    values_at = _VALUES.search(text)
     for match in _TUPLE.finditer(text, values_at.end() if values_at else 0):
         base = match.start("body")
         cells = split_cells(match.group("body").replace("'", '"'), ",")
@@ -368,7 +182,7 @@ _HL7_ID_TYPES = {"MR": "mrn", "SS": "ssn", "SB": "ssn", "DL": "drivers_license",
 
 
 def _hl7_fields(ctx: LineContext) -> bool:
-    match = _HL7_SEGMENT.search(ctx.text)
+    match = _HL7_SEGMENT.search(ctx.text) if "|" in ctx.text else None
     if match is None or match.group("seg") == "MSH":
         return False
     segment, text = match.group("seg"), ctx.text
@@ -393,6 +207,103 @@ def _hl7_fields(ctx: LineContext) -> bool:
 
 # --- document --------------------------------------------------------------------------------
 
+_NESTED = ("json", "yaml", "xml", "notebook", "source", "text")
+_DOCSTRING_START = re.compile(r"[rRuU]?(\"\"\"|\'\'\')")
+
+
+class Document:
+    """One file (or the part of it that is known) and the facts shared by all its lines."""
+
+    def __init__(
+        self,
+        path: str,
+        fmt: str,
+        lines: Mapping[int, str],
+        header: tuple[int, str, str] | None = None,
+    ) -> None:
+        self.path, self.fmt, self.lines, self.header = path, fmt, lines, header
+        self.words = path_words(path)
+        self._ancestors: dict[int, list[str]] = {}
+
+    def outline(self, wanted: Sequence[int]) -> None:
+        """Keys of the enclosing blocks of the `wanted` lines of pretty-printed JSON, YAML,
+        XML or indented code, innermost first, in one pass (a stack of open blocks)."""
+        if self.fmt not in _NESTED or not wanted:
+            return
+        limit = 40 if self.fmt in ("source", "text") else 200
+        targets, last = set(wanted), max(wanted)
+        stack: list[tuple[int, int]] = []  # (indent, line number) of the open blocks
+        keys: dict[int, str | None] = {}
+        for number in sorted(self.lines):
+            if number > last:
+                break
+            line = self.lines[number]
+            blank = not line.strip()
+            indent = 10**6 if blank else _indent(line)
+            if not blank:
+                while stack and stack[-1][0] >= indent:
+                    stack.pop()
+            if number in targets:
+                self._ancestors[number] = [
+                    key
+                    for _, back in reversed(stack)
+                    if back > number - limit and (key := self._key(back, keys))
+                ]
+            if not blank:
+                stack.append((indent, number))
+
+    def _key(self, number: int, keys: dict[int, str | None]) -> str | None:
+        if number not in keys:
+            match = _INDENT_KEY.match(self.lines[number])
+            keys[number] = (match.group(1) or match.group(2).split(":")[-1]) if match else None
+        return keys[number]
+
+    @cached_property
+    def docstrings(self) -> frozenset[int]:
+        """Lines of Python docstrings: documentation, whose `key=value` examples are not data.
+        A docstring is a triple-quoted string standing alone after a `:` line or at the top."""
+        if not self.path.endswith((".py", ".pyi")):
+            return frozenset()
+        found: set[int] = set()
+        quote, after_colon = "", True
+        for number in sorted(self.lines):
+            line = self.lines[number]
+            stripped = line.strip()
+            if quote:
+                found.add(number)
+                quote = "" if quote in line else quote
+                continue
+            opening = _DOCSTRING_START.match(stripped)
+            if opening and after_colon:
+                found.add(number)
+                rest = stripped[opening.end() :]
+                quote = "" if opening.group(1) in rest else opening.group(1)
+            if stripped and not stripped.startswith("#"):
+                after_colon = stripped.endswith(":")
+        return frozenset(found)
+
+    def ancestors(self, number: int) -> list[str]:
+        return self._ancestors.get(number, [])
+
+    @cached_property
+    def inserts(self) -> tuple[list[int], list[re.Match[str]]]:
+        """Line numbers and matches of the file's `INSERT INTO t (columns) VALUES` headers."""
+        numbers, matches = [], []
+        for number, line in self.lines.items():
+            if "nsert" in line or "NSERT" in line:
+                match = _INSERT.search(line)
+                if match:
+                    numbers.append(number)
+                    matches.append(match)
+        return numbers, matches
+
+    def insert_for(self, number: int) -> re.Match[str] | None:
+        numbers, matches = self.inserts
+        index = bisect_right(numbers, number) - 1
+        if index < 0 or numbers[index] <= number - SQL_LOOKBACK:
+            return None
+        return matches[index]
+
 
 def _analysis_copy(line: str, fmt: str) -> str:
     """Notebook sources are JSON strings: unescape quotes and newlines, keeping the columns."""
@@ -401,34 +312,28 @@ def _analysis_copy(line: str, fmt: str) -> str:
     return line.replace('\\"', ' "').replace("\\n", "  ").replace("\\t", "  ")
 
 
-def path_words(path: str) -> set[str]:
-    return {w for part in re.split(r"[/\\._-]+", path) for w in key_words(part)}
-
-
-def line_context(
-    path: str, fmt: str, lines: Mapping[int, str], number: int, header: str | None
-) -> LineContext:
-    """The context of line `number`; `lines` holds the file (or what is known of it)."""
+def line_context(doc: Document, number: int) -> LineContext:
+    """The context of line `number` of `doc` (after `doc.outline` saw it)."""
+    fmt, lines = doc.fmt, doc.lines
     ctx = LineContext(number, _analysis_copy(lines[number], fmt))
-    ctx.subject.update(path_words(path))
-    ctx.subject.update(plain_words(ctx.text))
+    ctx.words.update(text_words(ctx.text))
+    ctx.subject.update(doc.words, ctx.words)
     if _hl7_fields(ctx):
         return ctx
-    if fmt in ("csv", "tsv") and header is not None and number != 1:
-        _table_fields(
-            ctx, header, "\t" if fmt == "tsv" else ("|" if path.endswith(".psv") else ",")
-        )
+    if doc.header is not None and number > doc.header[0]:
+        _table_fields(ctx, doc.header[1], doc.header[2])
         return ctx
     if ctx.text.lstrip().startswith("|"):
         table_header = _markdown_header(lines, number)
         if table_header:
             _table_fields(ctx, table_header, "|")
             return ctx
-    _kv_fields(ctx, fmt == "source")
-    if fmt == "sql" or re.search(r"\binsert\s+into\b|^\s*\(", ctx.text, re.IGNORECASE):
-        _sql_fields(ctx, lines)
-    if fmt in ("json", "yaml", "xml", "notebook", "source", "text"):
-        parents = _ancestors(lines, number, 40 if fmt in ("source", "text") else 200)
+    if number not in doc.docstrings:
+        _kv_fields(ctx, fmt == "source")
+    if fmt == "sql" or _SQLISH.search(ctx.text):
+        _sql_fields(ctx, doc.insert_for(number))
+    if fmt in _NESTED:
+        parents = doc.ancestors(number)
         for parent in parents:
             ctx.parents.update(key_words(parent))
         ctx.subject.update(ctx.parents)
@@ -454,68 +359,46 @@ class Chunk:
         index = bisect_right(self.starts, offset) - 1
         return self.contexts[index], offset - self.starts[index]
 
+    def lines_holding(self, needle: str) -> list[int]:
+        """Indices of the lines that contain `needle`, found with `str.find` (fast in C)."""
+        found: list[int] = []
+        position = self.text.find(needle)
+        while position != -1:
+            index = bisect_right(self.starts, position) - 1
+            found.append(index)
+            following = index + 1
+            if following == len(self.starts):
+                break
+            position = self.text.find(needle, self.starts[following])
+        return found
 
-def candidate_lines(
-    lines: Mapping[int, str], targets: Sequence[int], fmt: str, whole_table: bool = False
-) -> list[int]:
-    """The target lines worth the recognizers: one regex pass over the joined text finds the
-    few lines that can be, then the exact per-line test decides."""
-    text = "\n".join(lines.get(n, "") for n in targets)
-    keyed = needs_key_scan(text)
-    if whole_table or (keyed and fmt in ("json", "yaml", "notebook")):
-        maybe = set(range(len(targets)))
-    else:
-        offsets = [0]
-        for number in targets:
-            offsets.append(offsets[-1] + len(lines.get(number, "")) + 1)
-        hits = [m.start() for m in _FAST.finditer(text)]
-        lowered = text.lower()
-        if keyed and len(lowered) == len(text):
-            hits += [m.start() for m in _KEYED_SCAN.finditer(lowered)]
-        elif keyed:
-            hits = list(offsets[:-1])  # case folding changed lengths: test every line
-        maybe = {bisect_right(offsets, hit) - 1 for hit in hits}
-    return [
-        number
-        for index, number in enumerate(targets)
-        if index in maybe
-        and (
-            is_candidate(line := lines.get(number, ""), fmt, keyed)
-            or (whole_table and number != 1 and line.strip())
-        )
-    ]
+    @cached_property
+    def word_lines(self) -> dict[str, list[int]]:
+        """Word → indices of the lines it occurs in (as a key or in the text)."""
+        index: dict[str, list[int]] = {}
+        for number, line in enumerate(self.contexts):
+            for word in line.all_words:
+                index.setdefault(word, []).append(number)
+        return index
 
 
-def build_chunks(
-    path: str, fmt: str, lines: Mapping[int, str], targets: Sequence[int], max_chars: int = 200_000
-) -> list[Chunk]:
-    """Chunks of the candidate lines among `targets`, each under `max_chars` characters."""
-    header = lines.get(1) if fmt in ("csv", "tsv") else None
-    header_is_phi = header is not None and _table_has_phi_columns(header)
+def build_chunks(doc: Document, numbers: Sequence[int], max_chars: int = 200_000) -> list[Chunk]:
+    """The candidate lines `numbers` of `doc` in chunks of under `max_chars` characters."""
+    doc.outline(numbers)
     chunks: list[Chunk] = []
     texts: list[str] = []
     starts: list[int] = []
     contexts: list[LineContext] = []
     size = 0
-    for number in candidate_lines(lines, targets, fmt, whole_table=header_is_phi):
-        ctx = line_context(path, fmt, lines, number, header)
+    for number in numbers:
+        ctx = line_context(doc, number)
         starts.append(size)
         texts.append(ctx.text)
         contexts.append(ctx)
         size += len(ctx.text) + 1
         if size >= max_chars:
-            chunks.append(Chunk(path, fmt, "\n".join(texts), starts, contexts))
+            chunks.append(Chunk(doc.path, doc.fmt, "\n".join(texts), starts, contexts))
             texts, starts, contexts, size = [], [], [], 0
     if texts:
-        chunks.append(Chunk(path, fmt, "\n".join(texts), starts, contexts))
+        chunks.append(Chunk(doc.path, doc.fmt, "\n".join(texts), starts, contexts))
     return chunks
-
-
-_PHI_COLUMN = re.compile(
-    r"(?i)" + _NAME_PLACE_KEYS + r"|dob|birth|ssn|social|mrn|medical|phone|email|zip|postal"
-    r"|member|npi|dea|mbi|vin|license|account|admi[st]|discharg|death|insur|policy|diagnos|icd"
-)
-
-
-def _table_has_phi_columns(header: str) -> bool:
-    return bool(_PHI_COLUMN.search(header))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date
+from itertools import pairwise
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
@@ -152,18 +153,18 @@ def card_ok(text: str) -> bool:
 
 
 def nanp_ok(text: str) -> bool:
-    """NANP: area code and exchange start 2-9, neither is N11; 555-0100..0199 is fiction."""
+    """NANP: area code and exchange start 2-9, neither is N11; 555 numbers are fiction."""
     number = digits_of(text)
     if len(number) == 11 and number[0] == "1":
         number = number[1:]
     if len(number) != 10:
         return False
-    area, exchange, line = number[:3], number[3:6], number[6:]
+    area, exchange = number[:3], number[3:6]
     if area[0] in "01" or exchange[0] in "01" or area[1:] == "11" or exchange[1:] == "11":
         return False
     if area[1] == "9" or area in {"555", "800", "888", "877", "866", "855", "844", "833"}:
         return False  # unassigned 9x area codes, directory and toll-free numbers
-    if exchange == "555" and (line.startswith("01") or line == "1212"):
+    if exchange == "555":  # 555-0100..0199 are fiction by rule, the rest by habit in code
         return False
     return not _repetitive(number)
 
@@ -190,9 +191,17 @@ PUBLIC_SERVICE_IPS = frozenset({
 })  # fmt: skip
 
 
+def _placeholder_ip(text: str) -> bool:
+    """`1.2.3.4`, `4.3.2.1`, `8.8.8.8`-like: octets all equal or counting up or down by one."""
+    octets = [int(o) for o in text.split(".")] if text.count(".") == 3 else []
+    steps = {b - a for a, b in pairwise(octets)}
+    return len(octets) == 4 and len(steps) == 1 and steps <= {-1, 0, 1}
+
+
 def public_ip_ok(text: str) -> bool:
-    """A global unicast address, not documentation, private, loopback, reserved or DNS."""
-    if text in PUBLIC_SERVICE_IPS:
+    """A global unicast address, not documentation, private, loopback, reserved, DNS or an
+    obvious placeholder."""
+    if text in PUBLIC_SERVICE_IPS or _placeholder_ip(text):
         return False
     try:
         address = ipaddress.ip_address(text)

@@ -11,9 +11,9 @@ from gitops_health.rules.phi.corpus import CorpusFile, generate
 
 @pytest.fixture(scope="session")
 def phi_config() -> PhiConfig:
-    from gitops_health.rules.phi.analyzer import get_analyzer
+    from gitops_health.rules.phi.analyzer import get_engine
 
-    get_analyzer(None)  # build the Presidio engine once for the whole session
+    get_engine(None)  # build the Presidio recognizers once for the whole session
     return PhiConfig()
 
 

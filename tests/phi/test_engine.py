@@ -85,6 +85,40 @@ def test_structure_gives_context_across_lines(phi_config: PhiConfig) -> None:
     assert _types(scan_lines("export.csv", csv, phi_config)) == {(2, "PERSON"), (2, "ADDRESS")}
 
 
+def test_table_header_after_comments_quoted_or_tab_separated(phi_config: PhiConfig) -> None:
+    semicolons = {
+        1: "# nightly export (synthetic)",
+        2: "",
+        3: '"First Name";"Last Name";"Date of Birth";"SSN"',
+        4: "Maria;Okafor;04/12/1961;412339821",
+    }
+    found = _types(scan_lines("exports/nightly.csv", semicolons, phi_config))
+    assert found == {(4, "PERSON"), (4, "DATE"), (4, "SSN")}
+    tabs = {1: "// generated", 2: '"surname"\t"zip"\t"mrn"', 3: "Kowalski\t60614\t00482913"}
+    assert _types(scan_lines("out/members.tsv", tabs, phi_config)) == {
+        (3, "PERSON"), (3, "ADDRESS"), (3, "MRN"),
+    }  # fmt: skip
+    no_header = {1: "Maria,Okafor,60614", 2: "Ingrid,Moreau,60615"}
+    assert scan_lines("rows.csv", no_header, phi_config) == []  # data, not column names
+
+
+def test_line_numbers_follow_git_not_other_line_breaks(phi_config: PhiConfig) -> None:
+    text = b'x = 1\f# page\r\nssn = "412-33-9821"\r\n'
+    assert _types(scan_bytes("t.py", text, phi_config)) == {(2, "SSN")}
+
+
+def test_python_docstring_examples_are_not_data(phi_config: PhiConfig) -> None:
+    source = _lines('''
+        def insert():
+            """Example::
+
+                stmt = insert(users).values(fullname="Wendy Smith")
+            """
+            row = dict(fullname="Wendy Smith")
+    ''')
+    assert _types(scan_lines("lib/sql.py", source, phi_config)) == {(6, "PERSON")}
+
+
 def test_only_target_lines_are_reported_but_context_is_read(phi_config: PhiConfig) -> None:
     lines = {1: "first_name,last_name,ssn", 2: "Maria,Okafor,412-33-9821", 3: "Ingrid,Moreau,"}
     assert _types(scan_lines("a.csv", lines, phi_config, targets=[3])) == {(3, "PERSON")}
@@ -183,6 +217,7 @@ def test_clean_scan_imports_no_presidio_and_nothing_touches_the_network(tmp_path
         clean = b"import os\\nVALUE = 42\\n\\ndef main() -> int:\\n    return VALUE\\n" * 200
         assert scan_bytes("src/app.py", clean, PhiConfig()) == []
         print("presidio after clean:", "presidio_analyzer" in sys.modules, "spacy" in sys.modules)
+        assert "gitops_health.rules.phi.specs" not in sys.modules  # decided by the pre-filter
         found = sum(len(scan_bytes(f.path, f.content, PhiConfig())) for f in generate(1, 1))
         print("found", found > 50, "network events", events)
     """)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,16 +42,39 @@ def test_added_phi_fails_with_masked_output(staged_repo: Path, capsys) -> None: 
     assert "412-33-9821" not in out.out + out.err
 
 
-def test_only_added_lines_are_reported(staged_repo: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    _stage(staged_repo, "data.csv", "first_name,ssn\nMaria,412339821\n")
+@pytest.mark.parametrize(
+    ("name", "committed", "added_line"),
+    [
+        ("data.csv", "first_name,ssn\nMaria,412339821\n", 3),  # header: the unchanged line 1
+        ("data.tsv", "# synthetic rows\n\nfirst_name\tssn\nMaria\t\n", 5),  # after comments
+    ],
+)
+def test_only_added_lines_are_reported_with_the_staged_header(  # type: ignore[no-untyped-def]
+    staged_repo: Path, capsys, name: str, committed: str, added_line: int
+) -> None:
+    _stage(staged_repo, name, committed)
     git(staged_repo, "commit", "-q", "--no-verify", "-m", "chore: legacy data")
-    _stage(staged_repo, "data.csv", "first_name,ssn\nMaria,412339821\nIngrid,\n")
+    _stage(staged_repo, name, committed + ("Ingrid\t\n" if name.endswith(".tsv") else "Ingrid,\n"))
     assert main(["--format", "jsonl"]) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["path"], r["line"], r["entity_type"]) for r in records] == [
-        ("data.csv", 3, "PERSON")
-    ]  # the column header came from the unchanged line 1
+        (name, added_line, "PERSON")
+    ]
     assert set(records[0]) >= {"path", "line", "column", "entity_type", "score", "recognizer"}
+
+
+def test_clean_commit_reads_no_file_and_imports_no_engine(staged_repo: Path) -> None:
+    _stage(staged_repo, "app.py", "import os\nPORT = 8080\n\ndef main() -> int:\n    return 0\n")
+    script = (
+        "import sys\nfrom gitops_health.hooks.phi_scan import main\ncode = main([])\n"
+        "loaded = [m for m in ('gitops_health.rules.phi.scan', 'gitops_health.rules.config.phi',"
+        " 'presidio_analyzer', 'spacy') if m in sys.modules]\nprint(code, loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=staged_repo, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "0 []"
+    assert "1 staged file(s), 5 added line(s)" in done.stderr
 
 
 def test_baseline_survives_line_moves(staged_repo: Path, capsys) -> None:  # type: ignore[no-untyped-def]
