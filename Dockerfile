@@ -11,7 +11,7 @@ RUN python -m venv /opt/gitops-health \
 
 FROM python:3.11-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git procps \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 gitops \
  && mkdir -p /data /metrics && chown gitops /data /metrics

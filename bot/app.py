@@ -18,9 +18,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from gitops_health.bot.forges.base import PullRequestRef
+from gitops_health.bot.logs import (
+    add_log_fields,
+    configure_logging,
+    delivery_fields,
+    event_name,
+    log_context,
+)
 from gitops_health.bot.runtime import Runtime, start
 from gitops_health.bot.settings import FORGES, Settings
-from gitops_health.bot.webhooks import Accepted, Ignored, Rejected, receive
+from gitops_health.bot.webhooks import (
+    DELIVERY_HEADERS,
+    EVENT_HEADERS,
+    Accepted,
+    Ignored,
+    Rejected,
+    receive,
+)
 
 log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__)
@@ -51,7 +65,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def wsgi() -> Flask:
     """Entry point for gunicorn: `gunicorn 'gitops_health.bot.app:wsgi()'`."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def _runtime() -> Runtime:
@@ -85,7 +101,10 @@ def receive_webhook(forge: str) -> tuple[Response, int]:
     from gitops_health.bot.metrics import ACK_SECONDS, DELIVERIES
 
     started = time.monotonic()
-    status, body, event = _handle_webhook(forge)
+    with log_context(**_header_fields(forge)):
+        status, body, event = _handle_webhook(forge)
+        outcome = body.get("reason") or body.get("error") or body.get("status")
+        log.info("webhook answered %d: %s", status, outcome)
     if forge in FORGES:
         ACK_SECONDS.labels(forge=forge).observe(time.monotonic() - started)
         DELIVERIES.labels(forge=forge, event=event, outcome=body.get("status", "error")).inc()
@@ -108,11 +127,21 @@ def _handle_webhook(forge: str) -> tuple[int, dict[str, str], str]:
         return rejected.status, {"status": "rejected", "error": rejected.reason}, ""
     if isinstance(outcome, Ignored):
         return outcome.status, {"status": "ignored", "reason": outcome.reason}, ""
+    add_log_fields(**delivery_fields(outcome))
     return _accept(runtime, outcome)
 
 
+def _header_fields(forge: str) -> dict[str, str | None]:
+    """The delivery id and event as sent (verified or not yet), for the request's log lines."""
+    if forge not in FORGES:
+        return {}
+    delivery = request.headers.get(DELIVERY_HEADERS[forge], "")[:128]
+    event = request.headers.get(EVENT_HEADERS[forge], "")[:64]
+    return {"forge": forge, "delivery": delivery or None, "event": event or None}
+
+
 def _accept(runtime: Runtime, delivery: Accepted) -> tuple[int, dict[str, str], str]:
-    event = f"{delivery.event}.{delivery.action}" if delivery.action else delivery.event
+    event = event_name(delivery.event, delivery.action)
     if delivery.needs_change_check:
         changed = runtime.store.source_changed(
             delivery.targets[0].ref(), delivery.source_hash, delivery.destination
@@ -130,6 +159,10 @@ def _accept(runtime: Runtime, delivery: Accepted) -> tuple[int, dict[str, str], 
     )
     if pk is None:
         return 202, {"status": "duplicate", "delivery": delivery.delivery_id}, event
+    if delivery.needs_change_check:  # only now: a failure before must not swallow a redelivery
+        runtime.store.remember_source(
+            delivery.targets[0].ref(), delivery.source_hash, delivery.destination
+        )
     try:
         runtime.enqueue(pk)
     except Exception as exc:  # recorded already: the recovery sweep enqueues it later

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from gitops_health.bot import runtime as runtime_module
+from gitops_health.bot.logs import configure_logging
 from gitops_health.bot.settings import FORGES, Settings, SettingsError
 
 log = logging.getLogger("gitops_health.bot")
@@ -31,20 +32,24 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="process the queue (run several for scale)")
     worker.add_argument("--workers", type=int, help="threads (default GITOPS_HEALTH_WORKERS)")
     reconcile = commands.add_parser("reconcile", help="re-evaluate every open PR of repositories")
-    reconcile.add_argument("repositories", nargs="+", metavar="OWNER/REPO")
-    reconcile.add_argument("--forge", default="github", choices=["github"])
+    reconcile.add_argument(
+        "repositories",
+        nargs="+",
+        metavar="OWNER/REPO",
+        help="GitHub owner/repo, Bitbucket Cloud workspace/slug or Data Center PROJECT/slug",
+    )
+    reconcile.add_argument("--forge", default="github", choices=FORGES)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"gitops-health bot: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings)
     runtime = runtime_module.start(settings)
     _say_forges(settings)
     if args.command == "serve":
@@ -103,20 +108,31 @@ def _worker(runtime: runtime_module.Runtime, workers: int | None) -> int:
 
 def _reconcile(runtime: runtime_module.Runtime, forge_name: str, repositories: list[str]) -> int:
     """Queue one synthetic delivery per open PR, through the same durable path as webhooks."""
+    from gitops_health.bot.forges.base import PullRequestRef
     from gitops_health.bot.store import Target
+    from gitops_health.bot.worker import describe_error
 
     if not runtime.settings.configured(forge_name):
         print(f"gitops-health bot: forge {forge_name} is not configured", file=sys.stderr)
         return 2
+    scopes = []
+    for name in repositories:
+        owner, _, repo = name.partition("/")
+        if not owner or not repo or "/" in repo:
+            print(f"gitops-health bot: {name!r} is not OWNER/REPO", file=sys.stderr)
+            return 2
+        scopes.append(PullRequestRef(forge_name, owner, repo, 0))
     forge = runtime.forge(forge_name)
     queued = 0
-    for full_name in repositories:
-        owner, _, repo = full_name.partition("/")
-        if not owner or not repo:
-            print(f"gitops-health bot: {full_name!r} is not OWNER/REPO", file=sys.stderr)
-            return 2
-        for number in forge.open_pull_requests(owner, repo):  # type: ignore[attr-defined]
-            target = Target(forge_name, owner, repo, number)
+    for scope in scopes:
+        try:
+            refs = forge.open_pull_requests(scope)  # type: ignore[attr-defined]
+        except Exception as exc:
+            print(f"gitops-health bot: cannot list the open PRs of {scope.owner}/{scope.repo}: "
+                  f"{describe_error(exc)}", file=sys.stderr)  # fmt: skip
+            return 1
+        for ref in refs:
+            target = Target.of(ref)
             delivery = f"reconcile-{uuid.uuid4()}"
             pk = runtime.store.record_delivery(forge_name, delivery, "reconcile", "", "", (target,))
             if pk is not None:

@@ -9,7 +9,8 @@ every web process reports the shared truth. Under gunicorn with several workers 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -53,6 +54,19 @@ FORGE_RATE_LIMIT_REMAINING = Gauge(
     ["forge"],
     multiprocess_mode="min",
 )
+
+
+def count_forge_call(forge: str, method: str, status: int, headers: Mapping[str, str]) -> None:
+    """One HTTP request an adapter made, and the rate-limit budget its answer reports.
+
+    GitHub and Bitbucket Data Center (when its rate limiting is on) both send
+    `X-RateLimit-Remaining`; Bitbucket Cloud does not document one, so its gauge stays absent.
+    """
+    FORGE_API_CALLS.labels(forge=forge, method=method.upper(), status=str(status)).inc()
+    remaining = headers.get("X-RateLimit-Remaining")
+    with suppress(TypeError, ValueError):
+        FORGE_RATE_LIMIT_REMAINING.labels(forge=forge).set(float(remaining))  # type: ignore[arg-type]
+
 
 ScrapeValue = Callable[[], float | None]
 

@@ -22,7 +22,6 @@ from gitops_health.bot.settings import Settings
 from gitops_health.bot.store import Store
 
 log = logging.getLogger(__name__)
-QUEUE_NAME = "gitops-health"
 MAX_ATTEMPTS = 5  # counted in the delivery row, however many queue messages there were
 RETRY_DELAY_SECONDS = 30  # doubled per attempt; huey keeps scheduled messages durably too
 RECOVERY_AGE_SECONDS = 600.0  # longer than the longest retry delay (30 × 2³ = 240 s)
@@ -34,10 +33,10 @@ _forge_lock = threading.Lock()
 def make_huey(settings: Settings) -> Huey:
     url = settings.queue_url
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(QUEUE_NAME, url=url, results=False)
+        return RedisHuey(settings.queue_name, url=url, results=False)
     path = url.removeprefix("sqlite:///") if url else str(settings.queue_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=path, timeout=30, results=False)
+    return SqliteHuey(settings.queue_name, filename=path, timeout=30, results=False)
 
 
 class Runtime:
@@ -50,6 +49,11 @@ class Runtime:
         self.audit = AuditLog(self.engine, audit_signer())
         SCRAPE_TIME.register(
             "gitops_health_queue_depth", "Tasks waiting in the queue", self._queue_depth
+        )
+        SCRAPE_TIME.register(
+            "gitops_health_queue_oldest_age_seconds",
+            "Age of the oldest accepted delivery not yet processed (0 when none waits)",
+            self.store.oldest_unfinished_age,
         )
         SCRAPE_TIME.register(
             "gitops_health_audit_chain_length", "Entries in the audit trail", self.audit.length

@@ -15,6 +15,7 @@ from pathlib import Path
 PREFIX = "GITOPS_HEALTH_"
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub's own payload cap
 FORGES = ("github", "bitbucket-cloud", "bitbucket-server")
+DEFAULT_QUEUE_NAME = "gitops-health"
 
 
 class SettingsError(ValueError):
@@ -67,6 +68,17 @@ class BitbucketServerSettings:
 
 
 @dataclass(frozen=True)
+class CloneSettings:
+    """The bare-clone cache history features come from (`bot/clones.py`)."""
+
+    enabled: bool = True
+    directory: Path | None = None  # None: <data_dir>/clones
+    timeout_seconds: float = 300.0
+    max_age_days: float = 14.0
+    max_size_mb: float = 0.0  # 0: no cap
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -77,14 +89,22 @@ class Settings:
     admin_policy: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     workers: int = 2
+    queue_name: str = DEFAULT_QUEUE_NAME  # several bots may share one Redis under their own names
     job_lease_seconds: float = 600.0
+    log_format: str = "json"  # or "text"
+    log_level: str = "INFO"
     github: GitHubSettings = field(default_factory=GitHubSettings)
     bitbucket_cloud: BitbucketCloudSettings = field(default_factory=BitbucketCloudSettings)
     bitbucket_server: BitbucketServerSettings = field(default_factory=BitbucketServerSettings)
+    clones: CloneSettings = field(default_factory=CloneSettings)
 
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
+
+    @property
+    def clone_dir(self) -> Path:
+        return self.clones.directory or self.data_dir / "clones"
 
     def webhook_secret(self, forge: str) -> str:
         return {
@@ -109,6 +129,10 @@ class Settings:
         return _load(_Env(os.environ if env is None else env))
 
 
+_FLAGS = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False,
+          "no": False, "0": False}  # fmt: skip
+
+
 class _Env:
     """Typed reads of GITOPS_HEALTH_* variables; empty values count as unset."""
 
@@ -128,6 +152,22 @@ class _Env:
             raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from None
         if value < minimum:
             raise SettingsError(f"{PREFIX}{name} must be at least {minimum:g}, got {raw}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name).lower()
+        if not raw:
+            return default
+        if raw not in _FLAGS:
+            raise SettingsError(f"{PREFIX}{name} must be on or off, got {raw!r}")
+        return _FLAGS[raw]
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of `choices` (the first is the default), matched without regard to case."""
+        raw = self.text(name, choices[0])
+        value = next((c for c in choices if c.lower() == raw.lower()), None)
+        if value is None:
+            raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(choices)}, got {raw!r}")
         return value
 
     def integer(self, name: str, default: int, minimum: int = 0) -> int:
@@ -168,10 +208,14 @@ def _load(env: _Env) -> Settings:
         admin_policy=_admin_policy(env),
         max_body_bytes=env.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024),
         workers=env.integer("WORKERS", 2, minimum=1),
+        queue_name=env.text("QUEUE_NAME", DEFAULT_QUEUE_NAME),
         job_lease_seconds=env.number("JOB_LEASE_SECONDS", 600.0, minimum=1.0),
+        log_format=env.choice("LOG_FORMAT", ("json", "text")),
+        log_level=env.choice("LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
         github=_github(env),
         bitbucket_cloud=_bitbucket_cloud(env),
         bitbucket_server=_bitbucket_server(env),
+        clones=_clones(env),
     )
     _check_database_url(settings.database_url)
     return settings
@@ -202,6 +246,17 @@ def _admin_policy(env: _Env) -> Path | None:
     if not path.is_file():
         raise SettingsError(f"{PREFIX}ADMIN_POLICY names {value!r}, which is not a readable file")
     return path
+
+
+def _clones(env: _Env) -> CloneSettings:
+    directory = env.text("CLONE_DIR")
+    return CloneSettings(
+        enabled=env.flag("CLONE_CACHE", True),
+        directory=Path(directory).expanduser().resolve() if directory else None,
+        timeout_seconds=env.number("CLONE_TIMEOUT", 300.0, minimum=1.0),
+        max_age_days=env.number("CLONE_MAX_AGE_DAYS", 14.0, minimum=0.01),
+        max_size_mb=env.number("CLONE_MAX_SIZE_MB", 0.0),
+    )
 
 
 def _github(env: _Env) -> GitHubSettings:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +36,9 @@ def worker_id() -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """What one delivery asks the worker to evaluate: a PR, or every open PR at a head SHA."""
+    """What one delivery asks the worker to evaluate: a PR, every open PR at a head SHA, or
+    (number 0, no head SHA) every open PR of a repository, or of a GitHub installation when
+    `repo` is empty too."""
 
     forge: str
     owner: str
@@ -201,6 +203,16 @@ class Store:
                 if row and row.status == DeliveryStatus.RUNNING and _holder_is_dead(row.claimed_by):
                     row.status, row.claimed_at = DeliveryStatus.QUEUED, None
 
+    def oldest_unfinished_age(self) -> float:
+        """Seconds since the oldest accepted delivery not yet done or failed was received."""
+        with self.sessions() as session:
+            oldest = session.scalar(
+                select(func.min(Delivery.received_at)).where(
+                    Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.RUNNING])
+                )
+            )
+        return 0.0 if oldest is None else max(0.0, (utcnow() - _aware(oldest)).total_seconds())
+
     def delivery_status(self, forge: str, delivery_id: str) -> str | None:
         with self.sessions() as session:
             return session.scalar(
@@ -272,12 +284,16 @@ class Store:
         self._update_pr(ref, head_sha=head_sha, conclusion=conclusion)
 
     def source_changed(self, ref: PullRequestRef, source_hash: str, destination: str) -> bool:
-        """Record the PR's source commit and destination; True if either differs from before."""
+        """True if the PR's source commit or destination differs from the last one remembered."""
+        with self.sessions() as session:
+            row = session.scalar(self._pr_query(ref))
+            return row is None or (row.source_hash, row.destination) != (source_hash, destination)
+
+    def remember_source(self, ref: PullRequestRef, source_hash: str, destination: str) -> None:
+        """Remember the source commit and destination once a delivery about them is recorded."""
         with transaction(self.sessions) as session:
             row = self._pr_row(session, ref)
-            changed = (row.source_hash, row.destination) != (source_hash, destination)
             row.source_hash, row.destination = source_hash, destination
-            return changed
 
     # -- caches and identity ------------------------------------------------------------------
 

@@ -18,6 +18,11 @@ from gitops_health.bot.store import Target
 
 GITHUB_PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "edited", "ready_for_review"})
 GITHUB_REVIEW_ACTIONS = frozenset({"submitted", "dismissed", "edited"})
+# App installed, given more permissions, or given more repositories: their open PRs are due
+GITHUB_INSTALLATION_ACTIONS = {
+    "installation": frozenset({"created", "new_permissions_accepted"}),
+    "installation_repositories": frozenset({"added"}),
+}
 CLOUD_EVENTS = frozenset(
     {
         "pullrequest:created",
@@ -40,6 +45,12 @@ SERVER_EVENTS = frozenset(
         "pr:reviewer:changes_requested",
     }
 )
+MAX_PR_NUMBER = 2**31 - 1  # the database's INTEGER; no forge numbers PRs beyond it
+EVENT_HEADERS = {
+    "github": "X-GitHub-Event",
+    "bitbucket-cloud": "X-Event-Key",
+    "bitbucket-server": "X-Event-Key",
+}
 DELIVERY_HEADERS = {
     "github": "X-GitHub-Delivery",
     "bitbucket-cloud": "X-Request-UUID",
@@ -97,19 +108,20 @@ def receive(
     own_login: str = "",
 ) -> Accepted | Ignored:
     """Verify and classify one delivery for `forge` (see module docstring)."""
-    event = _header(headers, "X-GitHub-Event" if forge == "github" else "X-Event-Key")
+    event = _header(headers, EVENT_HEADERS[forge])
     if forge == "bitbucket-server" and event == "diagnostics:ping":
         return Ignored("pong", status=200)  # Data Center sends its test delivery unsigned
     header = "X-Hub-Signature-256" if forge == "github" else "X-Hub-Signature"
     if not signature_valid(secret, body, headers.get(header)):
         reason = "missing" if not headers.get(header) else "invalid"
         raise Rejected(401, f"{header} signature {reason}")
-    if not event:
-        raise Rejected(400, f"{'X-GitHub-Event' if forge == 'github' else 'X-Event-Key'} missing")
     delivery_id = _header(headers, DELIVERY_HEADERS[forge])
-    if not delivery_id:
-        raise Rejected(400, f"{DELIVERY_HEADERS[forge]} header missing")
-    payload = _json_object(body)
+    for name, value in ((EVENT_HEADERS[forge], event), (DELIVERY_HEADERS[forge], delivery_id)):
+        if not value:
+            raise Rejected(400, f"{name} header missing")
+        if "\x00" in value:
+            raise Rejected(400, f"{name} header contains a NUL character")
+    payload = _json_object(body, _header(headers, "Content-Type"))
     route = _ROUTES[forge]
     return route(event, delivery_id, payload, own_login)
 
@@ -118,11 +130,16 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return (headers.get(name) or "").strip()
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            reason = "form-encoded; set the webhook's content type to application/json"
+            raise Rejected(400, f"body is {reason}") from None
         raise Rejected(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Rejected(400, "body is not valid JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
     return payload
@@ -137,14 +154,27 @@ def _get(payload: Any, path: str, kind: type | tuple[type, ...] = str) -> Any:
         value = value[key]
     if not isinstance(value, kind) or isinstance(value, bool):
         raise Rejected(400, f"{path} has the wrong type")
+    if isinstance(value, str) and "\x00" in value:
+        raise Rejected(400, f"{path} contains a NUL character")  # no database stores one
     return value
 
 
-def _optional(payload: Any, path: str, default: Any = "") -> Any:
+def _optional(payload: Any, path: str, default: Any = "", kind: type = str) -> Any:
     try:
-        return _get(payload, path, (str, int))
+        return _get(payload, path, kind)
     except Rejected:
         return default
+
+
+def _pr_number(payload: Any, path: str) -> int:
+    number = _get(payload, path, int)
+    if not _valid_pr_number(number):
+        raise Rejected(400, f"{path} must be a pull request number from 1 to {MAX_PR_NUMBER}")
+    return number
+
+
+def _valid_pr_number(value: Any) -> bool:
+    return type(value) is int and 0 < value <= MAX_PR_NUMBER
 
 
 # -- GitHub ---------------------------------------------------------------------------------
@@ -156,6 +186,8 @@ def _github(
     action = payload.get("action") if isinstance(payload.get("action"), str) else ""
     if event == "ping":
         return Ignored("pong", status=200)
+    if action in GITHUB_INSTALLATION_ACTIONS.get(event, ()):
+        return _github_installation(event, action, delivery_id, payload)
     if event.startswith("installation"):
         return Ignored(f"{event}.{action} noted")
     if event == "pull_request" and action in GITHUB_PR_ACTIONS:
@@ -173,13 +205,13 @@ def _github(
 def _github_repo(payload: dict[str, Any]) -> tuple[str, str, int | None]:
     owner = _get(payload, "repository.owner.login")
     name = _get(payload, "repository.name")
-    installation = _optional(payload, "installation.id", None)
-    return owner, name, installation if isinstance(installation, int) else None
+    installation = _optional(payload, "installation.id", None, int)
+    return owner, name, installation if installation and installation > 0 else None
 
 
 def _github_pr(event: str, action: str, delivery_id: str, payload: dict[str, Any]) -> Accepted:
     owner, name, installation = _github_repo(payload)
-    number = _get(payload, "pull_request.number", int)
+    number = _pr_number(payload, "pull_request.number")
     target = Target("github", owner, name, number, installation)
     return Accepted(
         "github", event, action, delivery_id, _optional(payload, "sender.login"), (target,)
@@ -191,7 +223,7 @@ def _github_rerun(event: str, action: str, delivery_id: str, payload: dict[str, 
     owner, name, installation = _github_repo(payload)
     pulls = _get(payload, f"{event}.pull_requests", list)
     numbers = sorted(
-        {p["number"] for p in pulls if isinstance(p, dict) and isinstance(p.get("number"), int)}
+        {p["number"] for p in pulls if isinstance(p, dict) and _valid_pr_number(p.get("number"))}
     )
     if numbers:
         targets = tuple(Target("github", owner, name, n, installation) for n in numbers)
@@ -201,6 +233,40 @@ def _github_rerun(event: str, action: str, delivery_id: str, payload: dict[str, 
     return Accepted(
         "github", event, action, delivery_id, _optional(payload, "sender.login"), targets
     )
+
+
+def _github_installation(
+    event: str, action: str, delivery_id: str, payload: dict[str, Any]
+) -> Accepted | Ignored:
+    """Every open PR of the repositories the payload names (`repositories`, or
+    `repositories_added`); without a list, of every repository of the installation (an empty
+    repository name, expanded by the worker through `GET /installation/repositories`)."""
+    installation = _get(payload, "installation.id", int)
+    key = "repositories_added" if event == "installation_repositories" else "repositories"
+    listed = payload.get(key)
+    if isinstance(listed, list):
+        names = sorted(
+            {
+                item["full_name"]
+                for item in listed
+                if isinstance(item, dict) and isinstance(item.get("full_name"), str)
+            }
+        )
+        targets = tuple(_repository_target(name, installation) for name in names)
+    else:
+        account = _get(payload, "installation.account.login")
+        targets = (Target("github", account, "", 0, installation),)
+    if not targets:
+        return Ignored(f"{event}.{action} names no repository")
+    sender = _optional(payload, "sender.login")
+    return Accepted("github", event, action, delivery_id, sender, targets)
+
+
+def _repository_target(full_name: str, installation: int) -> Target:
+    owner, _, repo = full_name.partition("/")
+    if not owner or not repo or "/" in repo:
+        raise Rejected(400, f"repository full_name {full_name[:100]!r} is not owner/name")
+    return Target("github", owner, repo, 0, installation)
 
 
 # -- Bitbucket Cloud ------------------------------------------------------------------------
@@ -215,7 +281,7 @@ def _bitbucket_cloud(
     workspace, _, slug = full_name.partition("/")
     if not workspace or not slug:
         raise Rejected(400, "repository.full_name must be workspace/slug")
-    number = _get(payload, "pullrequest.id", int)
+    number = _pr_number(payload, "pullrequest.id")
     return Accepted(
         "bitbucket-cloud",
         event,
@@ -238,7 +304,7 @@ def _bitbucket_server(
         return Ignored(f"{event} is not handled")
     project = _get(payload, "pullRequest.toRef.repository.project.key")
     slug = _get(payload, "pullRequest.toRef.repository.slug")
-    number = _get(payload, "pullRequest.id", int)
+    number = _pr_number(payload, "pullRequest.id")
     return Accepted(
         "bitbucket-server",
         event,

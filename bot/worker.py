@@ -11,11 +11,14 @@ import hashlib
 import hmac
 import logging
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 from gitops_health.bot.audit import evaluation_record
+from gitops_health.bot.db import cross_process_lock
 from gitops_health.bot.forges.base import Forge, PullRequestRef, PullRequestSnapshot
+from gitops_health.bot.logs import delivery_fields, log_context, pr_fields
 from gitops_health.bot.models import DeliveryStatus
 from gitops_health.bot.runtime import MAX_ATTEMPTS, RETRY_DELAY_SECONDS, Runtime
 from gitops_health.bot.settings import Settings
@@ -36,6 +39,12 @@ def process_delivery(runtime: Runtime, delivery_pk: int, *, final_attempt: bool 
     claimed = runtime.store.claim(delivery_pk, runtime.settings.job_lease_seconds)
     if claimed is None:
         return  # already done, or a live worker holds it
+    with log_context(**delivery_fields(claimed)):
+        _run(runtime, claimed, final_attempt)
+
+
+def _run(runtime: Runtime, claimed: ClaimedDelivery, final_attempt: bool) -> None:
+    delivery_pk = claimed.id
     started = time.monotonic()
     try:
         for target in claimed.targets:
@@ -80,29 +89,64 @@ def _refs(forge: Forge, target: Target) -> list[PullRequestRef]:
     return [target.ref(number) for number in numbers]
 
 
+def _fan_out(runtime: Runtime, claimed: ClaimedDelivery, forge: Forge, target: Target) -> None:
+    """A whole repository (or GitHub installation): one delivery per open PR, each retried and
+    locked on its own. Ids derived from this delivery make a repeated fan-out queue nothing new."""
+    for ref in forge.open_pull_requests(target.ref(0)):  # type: ignore[attr-defined]
+        derived = f"{claimed.delivery_id[:64]}/{hashlib.sha256(ref.slug.encode()).hexdigest()[:24]}"
+        pk = runtime.store.record_delivery(
+            claimed.forge, derived, claimed.event, claimed.action, claimed.sender, (Target.of(ref),)
+        )
+        if pk is not None:
+            runtime.enqueue(pk)
+
+
 def _process_target(runtime: Runtime, claimed: ClaimedDelivery, target: Target) -> None:
     forge = runtime.forge(target.forge)
+    if not target.number and not target.head_sha:
+        _fan_out(runtime, claimed, forge, target)
+        return
     for ref in _refs(forge, target):
-        snapshot = forge.snapshot(ref)
-        runtime.store.remember_head(ref, snapshot.change.head_sha)
-        if snapshot.state != "open":
-            log.info("%s is %s; nothing to publish", ref.slug, snapshot.state)
-            continue
-        report = evaluate_snapshot(snapshot, runtime.settings)
-        forge.publish(ref, report, details_url(runtime.settings, ref))
-        runtime.audit.append(
-            evaluation_record(report, trigger={"event": claimed.event,
-                                               "delivery": claimed.delivery_id})
-        )  # fmt: skip
-        runtime.store.remember_outcome(ref, report.head_sha, report.conclusion)
-        log.info("%s evaluated for %s: %s", ref.slug, claimed.event, report.conclusion)
+        # One job per PR at a time across all workers: two publishing the same PR at once
+        # would both find no sticky comment and both create one.
+        with (
+            log_context(**pr_fields(ref)),
+            cross_process_lock(runtime.engine, f"pull request {ref.slug}"),
+        ):
+            _evaluate_and_publish(runtime, claimed, forge, ref)
+
+
+def _evaluate_and_publish(
+    runtime: Runtime, claimed: ClaimedDelivery, forge: Forge, ref: PullRequestRef
+) -> None:
+    """Re-read the PR from the forge, evaluate it, publish, and record the verdict."""
+    snapshot = forge.snapshot(ref)
+    runtime.store.remember_head(ref, snapshot.change.head_sha)
+    if snapshot.state != "open":
+        log.info("%s is %s; nothing to publish", ref.slug, snapshot.state)
+        return
+    report = evaluate_snapshot(snapshot, runtime.settings)
+    forge.publish(ref, report, details_url(runtime.settings, ref))
+    runtime.audit.append(
+        evaluation_record(report, trigger={"event": claimed.event,
+                                           "delivery": claimed.delivery_id})
+    )  # fmt: skip
+    runtime.store.remember_outcome(ref, report.head_sha, report.conclusion)
+    findings = Counter(finding.entity_type or finding.kind for finding in report.findings)
+    log.info(
+        "%s evaluated for %s: %s",
+        ref.slug,
+        claimed.event,
+        report.conclusion,
+        extra={"findings": dict(findings)},  # types and counts only, never a value
+    )
 
 
 def _report_failure(runtime: Runtime, claimed: ClaimedDelivery, message: str) -> None:
     """Leave the error on every PR of the delivery; a forge that is down may refuse that too."""
     for target in claimed.targets:
-        if target.head_sha and not target.number:
-            continue  # the PR could not even be found
+        if not target.number:
+            continue  # no single PR to put the error on
         ref = target.ref()
         head_sha = runtime.store.head(ref)  # as last read from the forge
         if not head_sha and target.forge != "github":  # GitHub's adapter can look it up

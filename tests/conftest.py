@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from testkit import PRE_COMMIT_HOME, git, require_service
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Drop the hook environments no test config uses any more: every change of the hook
+    sources installs a new one into the shared pre-commit cache (the controller only)."""
+    if hasattr(session.config, "workerinput") or not PRE_COMMIT_HOME.exists():
+        return
+    env = {**os.environ, "PRE_COMMIT_HOME": str(PRE_COMMIT_HOME)}
+    command = [sys.executable, "-m", "pre_commit", "gc"]
+    subprocess.run(command, env=env, capture_output=True, check=False, timeout=300)
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,12 @@ Not in conftest.py: several folders have their own conftest.py, so the module na
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -39,9 +42,40 @@ def service_available(host: str, port: int) -> bool:
 
 def require_service(name: str, host: str, port: int) -> None:
     """Skip when a scale-mode service is absent, except in CI where it must be there."""
-    if service_available(host, port):
-        return
-    message = f"{name} is not reachable on {host}:{port}"
+    if not service_available(host, port):
+        _skip_or_fail(f"{name} is not reachable on {host}:{port}")
+
+
+def require_binary(name: str) -> str:
+    """The path of a program a test runs (e.g. redis-server); skip or fail as above."""
+    path = shutil.which(name)
+    if path is None:
+        _skip_or_fail(f"{name} is not installed")
+    return str(path)
+
+
+def _skip_or_fail(message: str) -> NoReturn:
     if os.environ.get("GITOPS_HEALTH_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message}, and CI requires it (GITOPS_HEALTH_REQUIRE_SERVICES=1)")
     pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop(
+    process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 20.0
+) -> None:
+    """Send `sig` (SIGTERM by default), wait for the exit; kill it if it does not come."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -19,6 +19,14 @@ from urllib.parse import quote
 import requests
 from atlassian.bitbucket import Cloud
 
+from gitops_health.bot.clones import (
+    CloneCache,
+    CloneSource,
+    add_history,
+    basic_authorization,
+    clone_link,
+    clone_source,
+)
 from gitops_health.bot.forges.base import PullRequestRef, PullRequestSnapshot
 from gitops_health.bot.forges.bitbucket_common import (
     ANNOTATIONS_PER_REPORT,
@@ -221,7 +229,10 @@ class CloudDirectory(Directory):
         return self._teams[group]
 
     def _group_members(self, group: str) -> frozenset[str]:
-        # Groups exist only in the 1.0 API, which Atlassian still serves for them.
+        # Groups exist only in the 1.0 API: `/1.0/groups/{workspace}/{group_slug}/members` is one
+        # of the 1.0 resources kept after 1.0 was removed (Atlassian's "groups Endpoint" page,
+        # BCLOUD-18913); it answers a JSON list of users (nickname, display_name, uuid). Reading
+        # may need workspace admin rights: a 403 leaves the group empty, with a warning.
         url = f"{api_root(self._client.url)}/1.0/groups/{self._workspace}/{group}/members"
         try:
             members = self._client.get(url, absolute=True) or []
@@ -258,6 +269,7 @@ class BitbucketCloudForge:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         base_files: BaseFilesCache | None = None,
+        clones: CloneCache | None = None,
     ) -> None:
         if not token and not (username and app_password):
             raise ValueError(
@@ -270,7 +282,7 @@ class BitbucketCloudForge:
         )
         self.client = Cloud(
             url=self.api_url,
-            session=RetryingSession(retry or RetryPolicy()),
+            session=RetryingSession(retry or RetryPolicy(), self.name),
             retry_with_header=False,  # the session honours Retry-After itself
             timeout=timeout,
             **credentials,
@@ -278,16 +290,35 @@ class BitbucketCloudForge:
         self._base_files = base_files or BaseFilesCache()
         self._comment_ids: dict[str, int] = {}
         self._me: str | None = None
+        self._clones = clones
+        self._clone_urls: dict[str, str] = {}
+        self._git_authorization = (  # what git over https accepts for each kind of credential
+            basic_authorization("x-token-auth", token)
+            if token
+            else basic_authorization(username, app_password)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, store: object = None) -> BitbucketCloudForge:
         """The adapter for `bot.settings`; no store needed, the comment is found on Bitbucket."""
         s = settings.bitbucket_cloud
         return cls(
-            api_url=s.api_url, token=s.token, username=s.username, app_password=s.app_password
+            api_url=s.api_url,
+            token=s.token,
+            username=s.username,
+            app_password=s.app_password,
+            clones=CloneCache.from_settings(settings),
         )
 
     # --- reading -------------------------------------------------------------------------
+
+    def open_pull_requests(self, scope: PullRequestRef) -> list[PullRequestRef]:
+        """The open PRs of the repository `scope.owner/scope.repo` (`state=OPEN`, paged by 50,
+        the most `pagelen` Cloud allows for pull requests)."""
+        path = f"repositories/{scope.owner}/{scope.repo}/pullrequests"
+        with api_errors(FLAVOUR, f"listing the open PRs of {scope.owner}/{scope.repo}"):
+            pulls = list(cloud_pages(self.client, path, state="OPEN", pagelen=50))
+        return [PullRequestRef(self.name, scope.owner, scope.repo, pull["id"]) for pull in pulls]
 
     def snapshot(self, ref: PullRequestRef) -> PullRequestSnapshot:
         with api_errors(FLAVOUR, f"reading {ref.slug}"):
@@ -325,6 +356,7 @@ class BitbucketCloudForge:
                 base_files=dict(base.referenced),
                 notes=(NO_SIGNATURES_NOTE,),
             )
+        change = add_history(change, self._clones, lambda: self._clone_source(repository))
         return PullRequestSnapshot(
             change=change,
             policy_text=base.policy_text,
@@ -332,6 +364,14 @@ class BitbucketCloudForge:
             directory=CloudDirectory(self.client, ref.owner, ref.repo),
             state=_PR_STATE.get(data.get("state", ""), "closed"),
         )
+
+    def _clone_source(self, repository: str) -> CloneSource | None:
+        """The https clone link of `workspace/slug` (one request per repository and process)."""
+        if repository not in self._clone_urls:
+            links = (self.client.get(f"repositories/{repository}") or {}).get("links", {})
+            self._clone_urls[repository] = clone_link(links.get("clone", []), "https")
+        url = self._clone_urls[repository]
+        return clone_source(f"{self.name}/{repository}", url, self._git_authorization)
 
     def _pr_path(self, ref: PullRequestRef, tail: str = "") -> str:
         path = f"repositories/{ref.owner}/{ref.repo}/pullrequests/{ref.number}"

@@ -22,10 +22,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 import requests
 
+from gitops_health.bot.metrics import count_forge_call
 from gitops_health.rules.change import AddedLine
 from gitops_health.rules.codeowners import CODEOWNERS_PATHS
 from gitops_health.rules.config.policy import POLICY_FILE, Policy, parse_policy
@@ -133,11 +135,16 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class RetryingSession(requests.Session):
-    """A requests session that retries by a `RetryPolicy`; both atlassian clients use it."""
+    """A requests session that retries by a `RetryPolicy`; both atlassian clients use it.
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    A response hook counts every HTTP answer (retries and redirects included) in the
+    `forge` API metrics: requests calls it once per request it sends.
+    """
+
+    def __init__(self, policy: RetryPolicy, forge: str) -> None:
         super().__init__()
         self.policy = policy
+        self.hooks["response"].append(partial(_count_call, forge))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         verb = method.decode() if isinstance(method, bytes) else method
@@ -156,6 +163,10 @@ class RetryingSession(requests.Session):
             response.close()
             self.policy.sleep(wait)
             attempt += 1
+
+
+def _count_call(forge: str, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    count_forge_call(forge, response.request.method or "", response.status_code, response.headers)
 
 
 # --- diffs ---------------------------------------------------------------------------------

@@ -3,6 +3,19 @@
 Reads, comments and Code Insights go through `atlassian.Bitbucket`; the build-status POST is a
 raw call (the library only reads build statuses), and so are the permission-filtered user
 look-ups and the structured PR diff.
+
+Checked against Atlassian's documentation and long-running clients (not a live server):
+- `GET rest/api/1.0/users?permission.1=REPO_WRITE&permission.1.projectKey=P&permission.1.
+  repositorySlug=r[&filter=login]` is the user search of `UserSearchRequest` (DC 9.5 javadoc):
+  every permission must hold, project and group grants count, and `filter` matches usernames,
+  display names or e-mails *containing* the text, so the exact login is compared here. Renovate's
+  bitbucket-server platform queries it the same way. Numbering must start at 1: a filter the
+  server does not understand (`permission.2` without `permission.1`) is dropped silently.
+- `X-AUSERNAME` is not in the REST reference, but Bitbucket sets it on authenticated answers;
+  Renovate (#39554), Eclipse Che (#790) and Jenkins bitbucket-branch-source (#965) rely on it.
+  Without it the sticky comment is found by its marker alone.
+- A Code Insights report LINK value is `{"linktext", "href"}` on Data Center (Cloud: `{"text",
+  "href"}`), as the SonarQube community branch plugin's `DataValue.Link` sends it.
 """
 
 from __future__ import annotations
@@ -15,6 +28,14 @@ from typing import TYPE_CHECKING, Any
 import requests
 from atlassian import Bitbucket
 
+from gitops_health.bot.clones import (
+    CloneCache,
+    CloneSource,
+    add_history,
+    bearer_authorization,
+    clone_link,
+    clone_source,
+)
 from gitops_health.bot.forges.base import PullRequestRef, PullRequestSnapshot
 from gitops_health.bot.forges.bitbucket_common import (
     ANNOTATIONS_PER_REPORT,
@@ -269,6 +290,7 @@ class BitbucketServerForge:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         base_files: BaseFilesCache | None = None,
+        clones: CloneCache | None = None,
     ) -> None:
         if not url:
             raise ValueError("Bitbucket Data Center needs GITOPS_HEALTH_BITBUCKET_SERVER_URL")
@@ -279,20 +301,33 @@ class BitbucketServerForge:
             url=self.url,
             token=token,
             cloud=False,
-            session=RetryingSession(retry or RetryPolicy()),
+            session=RetryingSession(retry or RetryPolicy(), self.name),
             retry_with_header=False,  # the session honours Retry-After itself
             timeout=timeout,
         )
         self._base_files = base_files or BaseFilesCache()
         self._comment_ids: dict[str, int] = {}
         self._username: str | None = None
+        self._clones = clones
+        self._git_authorization = bearer_authorization(token)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: object = None) -> BitbucketServerForge:
         """The adapter for `bot.settings`; no store needed, the comment is found on Bitbucket."""
-        return cls(url=settings.bitbucket_server.url, token=settings.bitbucket_server.token)
+        return cls(
+            url=settings.bitbucket_server.url,
+            token=settings.bitbucket_server.token,
+            clones=CloneCache.from_settings(settings),
+        )
 
     # --- reading -------------------------------------------------------------------------
+
+    def open_pull_requests(self, scope: PullRequestRef) -> list[PullRequestRef]:
+        """The open PRs into the repository `scope.owner/scope.repo` (PROJECT/slug), paged."""
+        path = f"rest/api/1.0/projects/{scope.owner}/repos/{scope.repo}/pull-requests"
+        with api_errors(FLAVOUR, f"listing the open PRs of {scope.owner}/{scope.repo}"):
+            pulls = list(server_pages(self.client, path, state="OPEN", limit=100))
+        return [PullRequestRef(self.name, scope.owner, scope.repo, pull["id"]) for pull in pulls]
 
     def snapshot(self, ref: PullRequestRef) -> PullRequestSnapshot:
         project, slug, number = ref.owner, ref.repo, ref.number
@@ -346,6 +381,7 @@ class BitbucketServerForge:
             base_files=dict(base.referenced),
             notes=notes,
         )
+        change = add_history(change, self._clones, lambda: self._clone_source(ref, pr))
         return PullRequestSnapshot(
             change=change,
             policy_text=base.policy_text,
@@ -353,6 +389,12 @@ class BitbucketServerForge:
             directory=ServerDirectory(self.client, project, slug),
             state=_PR_STATE.get(pr.get("state", ""), "closed"),
         )
+
+    def _clone_source(self, ref: PullRequestRef, pr: dict[str, Any]) -> CloneSource | None:
+        """The http(s) clone link of the target repository, from the PR itself."""
+        links = pr["toRef"]["repository"].get("links", {}).get("clone", [])
+        url = clone_link(links, "http", "https")
+        return clone_source(f"{self.name}/{ref.owner}/{ref.repo}", url, self._git_authorization)
 
     def _pr_path(self, ref: PullRequestRef, tail: str) -> str:
         return (

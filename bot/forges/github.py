@@ -3,20 +3,43 @@
 App mode authenticates per installation (JWT → installation token, refreshed by PyGithub);
 token mode uses one token and reports through a commit status instead of a check run (only
 Apps may write checks). `GITOPS_HEALTH_GITHUB_API_URL` points it at GitHub Enterprise Server.
+
+Every request goes through `GitHubTransport` (a requests adapter under PyGithub): it is counted
+in the forge API metrics, and a repeated GET is made conditional (ETag → 304, answered from
+memory). Files and commits are parsed once per (base, head) SHA pair, base-branch files once per
+base commit (in the database).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import requests
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest
 from github.Repository import Repository
+from github.Requester import Requester
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import MaxRetryError
 
+from gitops_health.bot.clones import (
+    CloneCache,
+    CloneSource,
+    add_history,
+    basic_authorization,
+    clone_source,
+)
 from gitops_health.bot.forges.base import PullRequestRef, PullRequestSnapshot
+from gitops_health.bot.metrics import count_forge_call
 from gitops_health.bot.settings import Settings
 from gitops_health.bot.store import Store
 from gitops_health.rules.change import (
@@ -45,7 +68,10 @@ MAX_ANNOTATIONS = 1000
 MAX_OUTPUT_CHARS = 65_000  # GitHub's limit for check summary/text and comments is 65 535
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 RISK_LABEL_PREFIX = "risk:"
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})  # paced by `WritePacer`
 TEAM_PREFIX = "team:"  # how approval rules name a team to request
+CONDITIONAL_CACHE_BYTES = 32 * 1024 * 1024  # GET answers kept for conditional requests
+PULL_CONTENTS_KEPT = 32  # PRs whose parsed files and commits are kept, by (base, head) SHA
 
 # GitHub's verification.reason → git's %G? letter (see rules.change.Signature)
 SIGNATURE_STATUS = {
@@ -97,7 +123,189 @@ class ForgeRetry(GithubRetry):
     ) -> GithubRetry:
         if method == "POST" and error is not None and self._is_read_error(error):
             raise error  # the request was sent; the server may have acted on it
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        final = False
+        try:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            final = True  # urllib3 hands this answer back; the transport counts it then
+            raise
+        finally:
+            if response is not None and not final:  # an answer retried below the transport
+                count_forge_call(FORGE, method or "", response.status, response.headers)
+
+
+# -- HTTP: conditional requests and metrics -----------------------------------------------------
+#
+# PyGithub makes conditional requests only in `CompletableGithubObject.update()`, for one object
+# whose ETag the caller kept; paginated lists never send validators (PyGithub issues #536,
+# #2950). So the bot does it underneath, in a requests transport adapter on PyGithub's session:
+# a repeated GET carries the ETag / Last-Modified of the last answer and a 304 (free of rate
+# limit) is answered from memory. GitHub ETags differ per token (github/docs#34689), so after
+# an installation token is renewed the first answer is a full 200 again.
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """A 200 answer to a GET, with what is needed to validate and replay it."""
+
+    headers: dict[str, str]
+    body: bytes
+    encoding: str | None
+
+    @classmethod
+    def of(cls, response: requests.Response) -> KeptAnswer | None:
+        if "ETag" not in response.headers and "Last-Modified" not in response.headers:
+            return None
+        return cls(dict(response.headers), response.content, response.encoding)
+
+    def validators(self) -> dict[str, str]:
+        found = {}
+        if "ETag" in self.headers:
+            found["If-None-Match"] = self.headers["ETag"]
+        if "Last-Modified" in self.headers:
+            found["If-Modified-Since"] = self.headers["Last-Modified"]
+        return found
+
+    def replay(self, not_modified: requests.Response) -> requests.Response:
+        """The kept answer as a fresh 200, with the 304's current headers (rate limit...)."""
+        response = requests.Response()
+        response.status_code, response.reason = 200, "OK"
+        response._content = self.body
+        response.encoding = self.encoding
+        fresh = {k: v for k, v in not_modified.headers.items() if k.lower() not in _BODY_HEADERS}
+        response.headers = CaseInsensitiveDict({**self.headers, **fresh})
+        response.url, response.request = not_modified.url, not_modified.request
+        response.raw, response.connection = not_modified.raw, not_modified.connection
+        response.elapsed = not_modified.elapsed
+        return response
+
+
+_BODY_HEADERS = frozenset(
+    {"content-length", "content-type", "content-encoding", "transfer-encoding"}
+)
+
+
+class ConditionalCache:
+    """GET answers by (client, URL), least recently used dropped past `max_bytes` of bodies."""
+
+    def __init__(self, max_bytes: int = CONDITIONAL_CACHE_BYTES) -> None:
+        self._entries: OrderedDict[tuple[str, str], KeptAnswer] = OrderedDict()
+        self._bytes = 0
+        self._max = max_bytes
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> KeptAnswer | None:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None:
+                self._entries.move_to_end(key)
+            return kept
+
+    def put(self, key: tuple[str, str], kept: KeptAnswer) -> None:
+        if len(kept.body) > self._max // 8:
+            return  # one huge answer would evict everything else
+        with self._lock:
+            self._drop(key)
+            self._entries[key] = kept
+            self._bytes += len(kept.body)
+            while self._bytes > self._max:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        kept = self._entries.pop(key, None)
+        if kept is not None:
+            self._bytes -= len(kept.body)
+
+
+class WritePacer:
+    """Spaces the content-creating requests of one installation (or token) in this process.
+
+    GitHub's secondary limits count an installation's writes whichever thread makes them, and
+    PyGithub's own spacing reads its clock without a lock, so threads sharing a client would
+    each keep to it alone. A slot is reserved under the lock and waited for outside it.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._next_slot: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, scope: str) -> None:
+        if self._interval <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(scope, now))
+            self._next_slot[scope] = slot + self._interval
+        time.sleep(slot - now)
+
+
+class GitHubTransport(HTTPAdapter):
+    """Every request of one PyGithub client: counted in the metrics, GETs made conditional,
+    writes paced per installation."""
+
+    def __init__(
+        self, cache: ConditionalCache | None, scope: str, pacer: WritePacer | None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._cache, self._scope, self._pacer = cache, scope, pacer
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self._pacer is not None and request.method in WRITE_METHODS:
+            self._pacer.wait(self._scope)
+        key = (self._scope, request.url or "")
+        cache = self._cache if request.method == "GET" and not kwargs.get("stream") else None
+        own_validators = (
+            "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
+        )
+        kept = cache.get(key) if cache is not None and not own_validators else None
+        if kept is not None:
+            request.headers.update(kept.validators())
+        response = super().send(request, **kwargs)
+        count_forge_call(FORGE, request.method or "", response.status_code, response.headers)
+        if kept is not None and response.status_code == 304:
+            return kept.replay(response)
+        if cache is not None and response.status_code == 200:
+            fresh = KeptAnswer.of(response)
+            if fresh is not None:
+                cache.put(key, fresh)
+        return response
+
+
+def _instrument(requester: Requester, transport: Callable[..., HTTPAdapter]) -> None:
+    """Mount `transport` on the session of every connection this PyGithub requester opens.
+
+    PyGithub offers no per-client hook (only the process-wide `injectConnectionClasses`, which
+    also turns off connection reuse), so the requester's connection class is wrapped.
+    """
+    attribute = "_Requester__connectionClass"
+    connection_class = getattr(requester, attribute, None)
+    if connection_class is None:
+        log.warning("PyGithub's Requester changed: no API metrics or conditional requests")
+        return
+    setattr(requester, attribute, partial(_connect, connection_class, transport))
+
+
+def _connect(
+    connection_class: Any, transport: Callable[..., HTTPAdapter], *args: Any, **kwargs: Any
+) -> Any:
+    connection = connection_class(*args, **kwargs)
+    connection.adapter = transport(
+        max_retries=connection.retry,
+        pool_connections=connection.pool_size,
+        pool_maxsize=connection.pool_size,
+    )
+    connection.session.mount(f"{connection.protocol}://", connection.adapter)
+    return connection
+
+
+@dataclass(frozen=True)
+class _PullContent:
+    """What a PR's base and head SHAs fix: its files and its commits."""
+
+    files: tuple[FileChange, ...]
+    truncated: bool
+    commits: tuple[Commit, ...]
 
 
 @dataclass
@@ -171,6 +379,10 @@ class GitHubForge:
         self._clients = _Clients()
         self._facts: dict[str, _PullFacts] = {}
         self._lock = threading.Lock()
+        self._clones = CloneCache.from_settings(settings)
+        self._conditional = ConditionalCache()
+        self._pacer = WritePacer(settings.github.seconds_between_writes)
+        self._pull_contents: OrderedDict[tuple[str, str, str], _PullContent] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> GitHubForge:
@@ -178,7 +390,8 @@ class GitHubForge:
 
     # -- clients ------------------------------------------------------------------------------
 
-    def _github(self, auth: Auth.Auth) -> Github:
+    def _github(self, auth: Auth.Auth, scope: str) -> Github:
+        """A client whose GETs are conditional within `scope` (one installation or token)."""
         s = self.settings
         retry = ForgeRetry(
             total=6,
@@ -188,23 +401,30 @@ class GitHubForge:
             allowed_methods={"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"},
             status_forcelist=[*range(500, 600), 429],
         )
-        return Github(
+        gh = Github(
             auth=auth,
             base_url=s.api_url,
             per_page=100,
             retry=retry,
             timeout=20,
             seconds_between_requests=s.seconds_between_requests or None,
-            seconds_between_writes=s.seconds_between_writes or None,
+            seconds_between_writes=None,  # paced by `WritePacer` across threads instead
             lazy=True,
         )
+        _instrument(gh.requester, partial(GitHubTransport, self._conditional, scope, self._pacer))
+        token_source = getattr(auth, "_AppInstallationAuth__integration", None)
+        if token_source is not None:  # the installation token request, once an hour
+            _instrument(token_source.requester, partial(GitHubTransport, None, "", None))
+        return gh
 
     def _app_auth(self) -> Auth.AppAuth:
         assert self.settings.app_id is not None
         return Auth.AppAuth(self.settings.app_id, self.settings.private_key)
 
     def _integration(self) -> GithubIntegration:
-        return GithubIntegration(auth=self._app_auth(), base_url=self.settings.api_url)
+        integration = GithubIntegration(auth=self._app_auth(), base_url=self.settings.api_url)
+        _instrument(integration.requester, partial(GitHubTransport, None, "", None))
+        return integration
 
     def client(self, ref: PullRequestRef) -> Github:
         """The client for this PR's installation (App mode) or the token client."""
@@ -219,7 +439,7 @@ class GitHubForge:
                     if key is not None
                     else Auth.Token(self.settings.token)
                 )
-                self._clients.by_installation[key] = self._github(auth)
+                self._clients.by_installation[key] = self._github(auth, str(key))
             return self._clients.by_installation[key]
 
     def _installation(self, ref: PullRequestRef) -> int:
@@ -254,22 +474,39 @@ class GitHubForge:
         pulls = repo.get_commit(head_sha).get_pulls()
         return [p.number for p in pulls if p.state == "open" and p.head.sha == head_sha]
 
-    def open_pull_requests(self, owner: str, repo: str) -> list[int]:
-        """Numbers of the open PRs of a repository (for `gitops-health bot reconcile`)."""
-        _, repository = self._repo(PullRequestRef(FORGE, owner, repo, 0))
-        return [pull.number for pull in repository.get_pulls(state="open")]
+    def open_pull_requests(self, scope: PullRequestRef) -> list[PullRequestRef]:
+        """The open PRs of `scope.owner/scope.repo`, or of every repository of the installation
+        `scope.installation_id` when `scope.repo` is empty (`installation` events)."""
+        gh = self.client(scope)
+        if scope.repo:
+            names = [f"{scope.owner}/{scope.repo}"]
+        else:
+            listed = PaginatedList(
+                Repository, gh.requester, "/installation/repositories", None,
+                list_item="repositories",
+            )  # fmt: skip
+            names = [repository.full_name for repository in listed]
+        refs = []
+        for name in names:
+            owner, _, repo = name.partition("/")
+            pulls = gh.get_repo(name).get_pulls(state="open")
+            refs += [
+                PullRequestRef(FORGE, owner, repo, p.number, scope.installation_id) for p in pulls
+            ]
+        return refs
 
     def snapshot(self, ref: PullRequestRef) -> PullRequestSnapshot:
         gh, repo = self._repo(ref)
         pr = repo.get_pull(ref.number)
-        files, truncated = self._files(pr)
+        content = self._content(ref, pr)
+        files, truncated = content.files, content.truncated
         reviews = self._reviews(pr)
         base_sha, head_sha = pr.base.sha, pr.head.sha
         policy_text = self._file_at(repo, base_sha, POLICY_FILE)
         head_policy_text = None
         if any(f.path == POLICY_FILE and f.status != FileStatus.REMOVED for f in files):
             head_policy_text = self._file_at(repo, head_sha, POLICY_FILE)
-        notes = ("history features absent: no clone of the repository",)
+        notes: tuple[str, ...] = ()
         if truncated:
             notes += (
                 f"GitHub lists at most {FILE_CAP} files per PR: files beyond that were "
@@ -289,13 +526,14 @@ class GitHubForge:
             labels=tuple(label.name for label in pr.labels),
             draft=bool(pr.draft),
             files=files,
-            commits=self._commits(pr),
+            commits=content.commits,
             reviews=reviews,
             codeowners=self._codeowners(repo, base_sha),
             base_files=self._policy_files(repo, base_sha, policy_text),
             files_truncated=truncated,
             notes=notes,
         )
+        change = add_history(change, self._clones, lambda: _clone_source(ref, gh, pr))
         self._remember_facts(ref, pr, change)
         state = "merged" if pr.merged else pr.state
         return PullRequestSnapshot(
@@ -312,6 +550,21 @@ class GitHubForge:
             requested=frozenset(user.login.lower() for user in pr.requested_reviewers),
             requested_teams=frozenset(team.slug.lower() for team in pr.requested_teams),
         )
+
+    def _content(self, ref: PullRequestRef, pr: PullRequest) -> _PullContent:
+        """Files and commits, read and parsed once per (base, head) SHA pair: they fix both."""
+        key = (ref.slug, pr.base.sha, pr.head.sha)
+        with self._lock:
+            if key in self._pull_contents:
+                self._pull_contents.move_to_end(key)
+                return self._pull_contents[key]
+        files, truncated = self._files(pr)
+        content = _PullContent(files, truncated, self._commits(pr))
+        with self._lock:
+            self._pull_contents[key] = content
+            while len(self._pull_contents) > PULL_CONTENTS_KEPT:
+                self._pull_contents.popitem(last=False)
+        return content
 
     def _files(self, pr: PullRequest) -> tuple[tuple[FileChange, ...], bool]:
         files: list[FileChange] = []
@@ -538,6 +791,15 @@ class GitHubForge:
 
 
 # -- pure helpers -------------------------------------------------------------------------------
+
+
+def _clone_source(ref: PullRequestRef, gh: Github, pr: PullRequest) -> CloneSource | None:
+    """The base repository's clone URL (GHES too), fetched with the installation token."""
+    url = pr.raw_data.get("base", {}).get("repo", {}).get("clone_url")
+    token = getattr(gh.requester.auth, "token", "")
+    return clone_source(
+        f"{FORGE}/{ref.owner}/{ref.repo}", url, basic_authorization("x-access-token", token)
+    )
 
 
 def _identity(user: Any) -> Identity:

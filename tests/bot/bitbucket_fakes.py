@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -210,17 +211,24 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(api: FakeApi) -> Iterator[FakeApi]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.api = api
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+def serving(server: socketserver.BaseServer) -> Iterator[str]:
+    """Serve `server` (bound on 127.0.0.1) from a thread; yields its base URL, stops on exit."""
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield api
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve(api: FakeApi) -> Iterator[FakeApi]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.api = api
+    with serving(server) as url:
+        api.base_url = url
+        yield api
 
 
 def query_int(request: Request, name: str, default: int) -> int:
@@ -262,11 +270,14 @@ class FakeBitbucketCloud(FakeApi):
         self.permissions: list[Json] = []
         self.groups: dict[str, list[Json]] = {}
         self.draft = False
+        self.clone_url = ""  # the repository's https clone link (a real git server), if any
+        self.open_numbers = [self.number]  # what the repository's open PR list shows
         self._next_comment = 1000
         repo = rf"/2\.0/repositories/{self.workspace}/{self.slug}"
         pr = rf"{repo}/pullrequests/{self.number}"
         self.route("GET", r"/2\.0/user", lambda r: (200, self.me, {}))
         self.route("GET", repo, self._repository)
+        self.route("GET", rf"{repo}/pullrequests", self._open_pulls)
         self.route("GET", pr, self._pull_request)
         self.route("GET", rf"{pr}/diff", self._diff_redirect)
         self.route("GET", rf"{repo}/diff/(.+)", self._diff)
@@ -298,9 +309,15 @@ class FakeBitbucketCloud(FakeApi):
         chunk = values[(number - 1) * size : number * size]
         body: Json = {"page": number, "pagelen": size, "size": len(values), "values": chunk}
         if number * size < len(values):
-            query = urlencode({"pagelen": size, "page": number + 1})
+            kept = {name: values[0] for name, values in request.query.items()}  # as bitbucket.org
+            query = urlencode({**kept, "pagelen": size, "page": number + 1})
             body["next"] = f"{self.base_url}{request.path}?{query}"
         return 200, body, {}
+
+    def _open_pulls(self, request: Request) -> Reply:
+        if request.query.get("state") != ["OPEN"]:
+            return 400, self.error("this fake lists open pull requests only"), {}
+        return self.page(request, [{"id": n, "state": "OPEN"} for n in self.open_numbers])
 
     def _repository(self, request: Request) -> Reply:
         url = f"{self.base_url}/2.0/repositories/{self.workspace}/{self.slug}"
@@ -310,7 +327,10 @@ class FakeBitbucketCloud(FakeApi):
                 "type": "repository",
                 "full_name": f"{self.workspace}/{self.slug}",
                 "name": self.slug,
-                "links": {"self": {"href": url}},
+                "links": {
+                    "self": {"href": url},
+                    "clone": [{"name": "https", "href": self.clone_url}] if self.clone_url else [],
+                },
             },
             {},
         )
@@ -452,8 +472,14 @@ class FakeBitbucketServer(FakeApi):
         self.groups: dict[str, list[str]] = {}
         self.annotation_limit = 1000
         self._next_comment = 500
+        self.open_numbers = [self.number]  # what the repository's open PR list shows
         repo = rf"/rest/api/1\.0/projects/{self.project}/repos/{self.slug}"
         pr = rf"{repo}/pull-requests/{self.number}"
+        self.route(
+            "GET",
+            rf"{repo}/pull-requests",
+            lambda r: self.page(r, [{"id": n, "state": "OPEN"} for n in self.open_numbers]),
+        )
         insights = rf"/rest/insights/1\.0/projects/{self.project}/repos/{self.slug}"
         report = rf"{insights}/commits/(\w+)/reports/([\w-]+)"
         self.route("GET", r"/rest/api/1\.0/application-properties", self._properties)

@@ -35,6 +35,17 @@ def fixture_payload(name: str) -> dict[str, Any]:
     return data["payload"] if "payload" in data and "event" in data else data
 
 
+def new_app_key() -> str:
+    """A GitHub App private key (PEM) for the bot under test."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -46,6 +57,8 @@ class Recorded:
     query: dict[str, list[str]]
     body: Any
     headers: dict[str, str]
+    status: int = 0  # what the fake answered
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -91,6 +104,7 @@ class FakeGitHub:
         self.release = threading.Event()
         self.held = threading.Event()
         self.bot_login = f"{APP_SLUG}[bot]"
+        self.clone_url = ""  # the repository's `clone_url` (a real git server), if any
         self._ids = iter(range(1000, 10**9))
         self._lock = threading.Lock()
         self._local = threading.local()  # the route match of the request this thread serves
@@ -103,6 +117,29 @@ class FakeGitHub:
         )
 
     # -- test helpers -----------------------------------------------------------------------
+
+    def __enter__(self) -> FakeGitHub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def app_env(self, private_key: str) -> dict[str, str]:
+        """The environment of a bot in App mode against this fake, with fast throttling."""
+        return {
+            "GITOPS_HEALTH_GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "GITOPS_HEALTH_GITHUB_APP_ID": "1",
+            "GITOPS_HEALTH_GITHUB_PRIVATE_KEY": private_key,
+            "GITOPS_HEALTH_GITHUB_API_URL": self.api,
+            "GITOPS_HEALTH_GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
+            "GITOPS_HEALTH_GITHUB_SECONDS_BETWEEN_WRITES": "0",
+            "GITOPS_HEALTH_GITHUB_SECONDARY_RATE_WAIT": "0.2",
+            "GITOPS_HEALTH_GITHUB_RETRY_BACKOFF": "0.05",
+            "GITOPS_HEALTH_PUBLIC_URL": "https://bot.example.test",
+        }
 
     def calls(self, method: str, pattern: str = "") -> list[Recorded]:
         with self._lock:
@@ -147,13 +184,16 @@ class FakeGitHub:
                     fake.held.set()
                     fake.release.wait(30)
                 if fault is not None:
+                    record.status = fault.status
                     return self._send(fault.status, fault.body, fault.headers)
                 status, payload, headers = fake.route(self.command, path, record)
                 etag = '"' + hashlib.sha1(json.dumps(payload).encode()).hexdigest() + '"'
                 if self.command == "GET" and status == 200:
                     headers = {"ETag": etag, **headers}
                     if self.headers.get("If-None-Match") == etag:
+                        record.status = 304
                         return self._send(304, None, headers)
+                record.status = status
                 self._send(status, payload, headers)
 
             def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
@@ -198,6 +238,7 @@ class FakeGitHub:
             ("GET", r"^/app$", lambda r: (200, {"id": 1, "slug": APP_SLUG}, {})),
             ("GET", r"^/user$", lambda r: (200, self._user(self.bot_login), {})),
             ("GET", rf"^{repo}/installation$", lambda r: (200, {"id": 42}, {})),
+            ("GET", r"^/installation/repositories$", self._installation_repositories),
             ("GET", rf"^{repo}$", lambda r: (200, self._repo(), {})),
             ("GET", rf"^{repo}/pulls/(\d+)$", self._get_pull),
             ("GET", rf"^{repo}/pulls/(\d+)/files$", self._list("files")),
@@ -244,6 +285,7 @@ class FakeGitHub:
             "full_name": f"{OWNER}/{REPO}",
             "owner": self._user(OWNER),
             "url": f"{self.api}/repos/{OWNER}/{REPO}",
+            **({"clone_url": self.clone_url} if self.clone_url else {}),
         }
 
     def _token(self, record: Recorded) -> tuple[int, Any, dict[str, str]]:
@@ -380,6 +422,9 @@ class FakeGitHub:
         found = [self._pull_json(p) for p in self.pulls.values() if p.head_sha == sha]
         return self._page(found, record, record.path)
 
+    def _installation_repositories(self, record: Recorded) -> tuple[int, Any, dict[str, str]]:
+        return 200, {"total_count": 1, "repositories": [self._repo()]}, {}
+
     def _open_pulls(self, record: Recorded) -> tuple[int, Any, dict[str, str]]:
         found = [self._pull_json(p) for p in self.pulls.values() if p.state == "open"]
         return self._page(found, record, record.path)
@@ -425,6 +470,29 @@ class RunningBot:
     url: str
     runtime: Any
     fake: FakeGitHub
+    server: Any = None
+
+    @classmethod
+    def start(cls, env: dict[str, str], fake: FakeGitHub) -> RunningBot:
+        """The bot's app serving in this process on a free port, its runtime built from env."""
+        from werkzeug.serving import make_server
+
+        from gitops_health.bot import runtime as runtime_module
+        from gitops_health.bot.app import create_app
+        from gitops_health.bot.settings import Settings
+
+        runtime = runtime_module.start(Settings.from_env(env))
+        server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        return cls(f"http://127.0.0.1:{server.port}", runtime, fake, server)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.runtime.engine.dispose()
 
     def post(
         self,

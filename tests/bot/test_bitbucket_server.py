@@ -159,7 +159,7 @@ def test_snapshot_builds_the_changefrom_paged_api_reads(
     }
     assert snapshot.head_policy_text == "extends: [sox, hipaa]\n"
     assert (snapshot.state, change.draft) == ("open", False)
-    assert change.notes == (NO_SIGNATURES_NOTE,)
+    assert change.notes[0] == NO_SIGNATURES_NOTE  # then: history absent, no clone cache
     assert len(server.calls("GET", "/changes$")) == 5  # one per page: nextPageStart followed
     assert len(server.calls("GET", "/commits$")) == 2
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -251,3 +254,26 @@ def test_added_lines_are_numbered_in_the_new_file() -> None:
     patch = "@@ -1,3 +1,4 @@\n keep\n-gone\n+new one\n+new two\n keep\n\\ No newline at end of file"
     assert [(a.number, a.text) for a in added_lines(patch)] == [(2, "new one"), (3, "new two")]
     assert added_lines(None) == ()
+
+
+def test_writes_of_one_installation_are_spaced_across_threads(
+    bot_env: dict[str, str], tmp_path: Path, fake_github: FakeGitHub, pull: PullData
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'paced.db'}")
+    upgrade(engine)
+    paced = Settings.from_env({**bot_env, "GITOPS_HEALTH_GITHUB_SECONDS_BETWEEN_WRITES": "0.1"})
+    forge = GitHubForge(paced, Store(engine))
+    other = PullRequestRef("github", "Codertocat", "Hello-World", 8, installation_id=42)
+    fake_github.add_pull(replace(pull, number=8))
+    threads = [
+        threading.Thread(target=forge.publish, args=(ref, report(number=ref.number), DETAILS))
+        for ref in (REF, other)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writes = [r.at for r in fake_github.requests if r.method in {"POST", "PATCH", "PUT"}]
+    writes = writes[1:]  # the installation token request is not paced
+    assert len(writes) >= 6
+    assert min(b - a for a, b in pairwise(writes)) >= 0.09

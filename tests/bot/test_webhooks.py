@@ -40,7 +40,7 @@ def test_signature_known_answer_vectors() -> None:
         ("pull_request_review.dismissed.payload.json", "pull_request_review", 202, "queued"),
         ("check_run.rerequested.payload.json", "check_run", 202, "queued"),
         ("check_suite.rerequested.payload.json", "check_suite", 202, "queued"),
-        ("installation.created.payload.json", "installation", 202, "ignored"),
+        ("installation.created.payload.json", "installation", 202, "queued"),
         ("ping.payload.json", "ping", 200, "ignored"),
         ("ping.with-app_id.payload.json", "ping", 200, "ignored"),
     ],
