@@ -32,8 +32,12 @@ def finding_record(finding: Finding) -> dict[str, object]:
     }
 
 
+_JSONL = json.JSONEncoder(sort_keys=True)  # one encoder: `json.dumps(..., sort_keys=True)`
+# builds a new one per call
+
+
 def render_jsonl(findings: Sequence[Finding]) -> str:
-    return "".join(json.dumps(finding_record(f), sort_keys=True) + "\n" for f in findings)
+    return "".join(_JSONL.encode(finding_record(f)) + "\n" for f in findings)
 
 
 def render_sarif(findings: Sequence[Finding], repository: str = "") -> str:

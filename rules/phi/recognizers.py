@@ -17,7 +17,7 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from gitops_health.rules.phi.specs import Spec, find, score_in_context
+from gitops_health.rules.phi.specs import Spec, chunk_score, find, score_in_context
 from gitops_health.rules.phi.structure import Chunk, LineContext
 
 CURRENT_CHUNK: ContextVar[Chunk | None] = ContextVar("phi_chunk", default=None)
@@ -97,8 +97,11 @@ class StructureContextEnhancer(ContextAwareEnhancer):
             spec = specs.get(name)
             if spec is None or chunk is None:
                 continue
-            line, column = chunk.locate(result.start)
-            score, word = score_in_context(spec, result.score, line, column, context or ())
+            if context:
+                line, column = chunk.locate(result.start)
+                score, word = score_in_context(spec, result.score, line, column, context)
+            else:
+                score, word = chunk_score(spec, chunk, result.start, result.score)
             if word and result.analysis_explanation is not None:
                 result.analysis_explanation.set_supportive_context_word(word)
                 result.analysis_explanation.set_improved_score(score)

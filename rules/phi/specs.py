@@ -11,8 +11,10 @@ chunks where no rule can reach the threshold.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from gitops_health.rules.phi import validators as v
@@ -401,9 +403,21 @@ _MONTHS = {
 }
 _MONTH_RX = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 # Latin-1 letters too (Zoë, Brontë, Muñoz); a quote or hyphen inside (O'Neil), not at the end.
-_CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’-]+(?<!['’-])"
-_NAME = _CAP + r"(?:[ ]+[A-Z]\.?)?(?:[ ]+(?:(?:van|de|del|von|da)[ ]+)?" + _CAP + r"){0,3}"
+_UPPER = r"[A-ZÀ-ÖØ-Þ]"
+_CAP_TAIL = r"[a-zß-öø-ÿ'’-]+(?<!['’-])"
+_CAP = _UPPER + _CAP_TAIL
+_NAME_TAIL = r"(?:[ ]+[A-Z]\.?)?(?:[ ]+(?:(?:van|de|del|von|da)[ ]+)?" + _CAP + r"){0,3}"
+
+
+def _first(char: str, *not_after: str) -> str:
+    """One character of class `char` not preceded by any of `not_after`. Checked after the
+    character rather than before it, so the regex engine can skip straight to candidates."""
+    return char + "".join(f"(?<!{before}{char})" for before in not_after)
+
+
+_WORD_START = (r"[\w.’-]", r"[A-Za-z]['’]")  # not inside a word, a dotted path or `O'…`
 _ALNUM_END = r"(?![A-Za-z0-9])"
+_VIN = "[A-HJ-NPR-Z0-9]"  # VIN characters: no I, O or Q
 _STREET = (
     r"(?P<v>\b\d{1,6}[ ]+(?:[NSEW]\.?[ ]+)?(?:[A-Z][a-z]+[ ]+|\d+(?:st|nd|rd|th)[ ]+){1,4}"
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Ct|Court|Way|Pl|Place"
@@ -431,8 +445,8 @@ SPECS: tuple[Spec, ...] = (
         "SSN",
         (
             (r"(?P<v>\d(?<![\d-]\d)\d\d-\d{2}-\d{4})(?![\d-])", 0.55),
-            (r"(?<![\d-])(?P<v>\d{3}[ ]\d{2}[ ]\d{4})(?![\d-])", 0.1),
-            (r"(?<![\w-])(?P<v>\d{9})(?![\w-])", 0.05),
+            (r"(?P<v>" + _first(r"\d", r"[\d-]") + r"\d\d[ ]\d{2}[ ]\d{4})(?![\d-])", 0.1),
+            (r"(?P<v>" + _first(r"\d", r"[\w-]") + r"\d{8})(?![\w-])", 0.05),
         ),
         context=_words("ssn ss socialsecurity social security ssnumber patientssn sb"),
         negative=_words("isbn sku part order invoice routing aba phone fax zip npi tin ein"),
@@ -445,13 +459,16 @@ SPECS: tuple[Spec, ...] = (
         "PHONE",
         (
             (
-                r"(?<![\w+])(?P<v>(?:\+?1[ .-]?)?\([2-9]\d\d\)[ ]?[2-9]\d\d[ .-]\d{4})"
-                + _ALNUM_END,
+                r"(?P<v>(?:\+(?<![\w+]\+)1[ .-]?\(|1(?<![\w+]1)[ .-]?\(|\((?<![\w+]\())"
+                r"[2-9]\d\d\)[ ]?[2-9]\d\d[ .-]\d{4})" + _ALNUM_END,
                 0.55,
             ),
             (r"(?P<v>\+(?<![\w+.-]\+)1[ .-]?[2-9]\d\d[ .-][2-9]\d\d[ .-]\d{4})" + _ALNUM_END, 0.55),
             (r"(?P<v>[2-9](?<![\w+.-][2-9])\d\d-[2-9]\d\d-\d{4})(?![\w-])", 0.5),
-            (r"(?<![\w+.-])(?P<v>[2-9]\d\d[ .][2-9]\d\d[ .]\d{4})(?![\w.-])", 0.3),
+            (
+                r"(?P<v>" + _first("[2-9]", r"[\w+.-]") + r"\d\d[ .][2-9]\d\d[ .]\d{4})(?![\w.-])",
+                0.3,
+            ),
             (r"(?<![\w+.-])(?P<v>\+?1?[2-9]\d{9})(?![\w.-])", 0.02),
             (r"\^(?P<v>[2-9]\d\d\^[2-9]\d{6})\b", 0.05),
         ),
@@ -502,20 +519,32 @@ SPECS: tuple[Spec, ...] = (
         "person-field",
         "PERSON",
         (
-            (r"(?<![\w.’-])(?<![A-Za-z]['’])(?P<v>" + _NAME + r")(?![\w’-])(?!['’][A-Za-z])", 0.02),
             (
-                r"(?<![\w.’-])(?<![A-Za-z]['’])(?P<v>[A-Z][A-Za-z'’-]+,[ ]+"
+                r"(?P<v>"
+                + _first(_UPPER, *_WORD_START)
+                + _CAP_TAIL
+                + _NAME_TAIL
+                + r")(?![\w’-])(?!['’][A-Za-z])",
+                0.02,
+            ),
+            (
+                r"(?P<v>"
+                + _first("[A-Z]", *_WORD_START)
+                + r"[A-Za-z'’-]+,[ ]+"
                 + _CAP
                 + r")(?![\w’-])(?!['’][A-Za-z])",
                 0.02,
             ),
             (
-                r"(?<![\w^])(?P<v>[A-Z][A-Za-z'’-]+\^[A-Z][A-Za-z'’-]+(?:\^[A-Z][A-Za-z.'’-]*)?)",
+                r"(?P<v>"
+                + _first("[A-Z]", r"[\w^]")
+                + r"[A-Za-z'’-]+\^[A-Z][A-Za-z'’-]+(?:\^[A-Z][A-Za-z.'’-]*)?)",
                 0.02,
             ),
             (
-                r"(?<![\w.’-])(?<![A-Za-z]['’])"
-                r"(?P<v>[A-Z][A-Z'’-]+(?<!['’-])(?:[ ]+[A-Z][A-Z'’-]+(?<!['’-])){0,2})"
+                r"(?P<v>"
+                + _first("[A-Z]", *_WORD_START)
+                + r"[A-Z'’-]+(?<!['’-])(?:[ ]+[A-Z][A-Z'’-]+(?<!['’-])){0,2})"
                 r"(?![\w’-])(?!['’][A-Za-z])",
                 0.01,
             ),
@@ -545,7 +574,7 @@ SPECS: tuple[Spec, ...] = (
                 0.55,
             ),
             (
-                r"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?[ ]+(?P<v>"  # a full name: `Mr. Smith` is an example
+                r"M(?<!\wM)(?:r|rs|s|iss|x)\.?[ ]+(?P<v>"  # a full name: `Mr. Smith` is an example
                 + _CAP
                 + r"(?:[ ]+"
                 + _CAP
@@ -560,7 +589,10 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "street-address",
         "ADDRESS",
-        ((_STREET, 0.45), (r"(?<![\w-])(?P<v>\d{5}(?:-\d{4})?)(?![\w-])", 0.02)),
+        (
+            (_STREET, 0.45),
+            (r"(?P<v>" + _first(r"\d", r"[\w-]") + r"\d{4}(?:-\d{4})?)(?![\w-])", 0.02),
+        ),
         context=_words(
             "address addr street streetaddress streetaddressline line line1 line2 zip zipcode "
             "postal postalcode postcode residence homeaddress mailingaddress patientaddress "
@@ -577,7 +609,12 @@ SPECS: tuple[Spec, ...] = (
         "ADDRESS",
         (
             (
-                r"(?<![\w.’-])(?<![A-Za-z]['’])(?P<v>" + _CAP + r"(?:[ ]+" + _CAP + r"){0,2})"
+                r"(?P<v>"
+                + _first(_UPPER, *_WORD_START)
+                + _CAP_TAIL
+                + r"(?:[ ]+"
+                + _CAP
+                + r"){0,2})"
                 r"(?![\w’-])(?!['’][A-Za-z])",
                 0.01,
             ),
@@ -593,10 +630,10 @@ SPECS: tuple[Spec, ...] = (
         "person-date",
         "DATE",
         (
-            (r"(?<![\w-])(?P<v>(?:19|20)\d\d-[01]\d-[0-3]\d)(?![\d-])", 0.05),
+            (r"(?P<v>(?:19|20)(?<![\w-]\d\d)\d\d-[01]\d-[0-3]\d)(?![\d-])", 0.05),
             (r"(?<![\w/])(?P<v>[01]?\d/[0-3]?\d/(?:19|20)?\d\d)(?![\w/])", 0.05),
             (r"(?<![\w.])(?P<v>[0-3]?\d\.[01]?\d\.(?:19|20)\d\d)(?![\w.])", 0.02),
-            (r"(?<![\w.])(?P<v>(?:19|20)\d\d[01]\d[0-3]\d(?:\d{4}(?:\d\d)?)?)(?![\w.])", 0.02),
+            (r"(?P<v>(?:19|20)(?<![\w.]\d\d)\d\d[01]\d[0-3]\d(?:\d{4}(?:\d\d)?)?)(?![\w.])", 0.02),
             (r"\b(?P<v>" + _MONTH_RX + r"[ ]+\d{1,2},?[ ]+(?:19|20)\d\d)\b", 0.05),
             (r"\b(?P<v>\d{1,2}[ ]+" + _MONTH_RX + r",?[ ]+(?:19|20)\d\d)\b", 0.05),
             (
@@ -623,13 +660,20 @@ SPECS: tuple[Spec, ...] = (
         "age-over-89",
         "AGE_OVER_89",
         (
-            (r"(?i:(?<![\w-])age[ds]?[\"']?[ ]*[:=]?[ ]*)(?P<v>9\d|1[01]\d)(?![\w.])", 0.6),
+            (r"(?i:a(?<![\w-]a)ge[ds]?[\"']?[ ]*[:=]?[ ]*)(?P<v>9\d|1[01]\d)(?![\w.])", 0.6),
             (
-                r"(?<![\w.])(?P<v>9\d|1[01]\d)"
+                r"(?P<v>" + _first("9", r"[\w.]") + r"\d|" + _first("1", r"[\w.]") + r"[01]\d)"
                 r"(?i:[ -]?(?:years?[ -]old|yo\b|y/o|y\.o\.|yr[ -]old))",
                 0.6,
             ),
-            (r"(?<![\w.])(?P<v>9\d|1[01]\d)(?![\w.])", 0.01),
+            (
+                r"(?P<v>"
+                + _first("9", r"[\w.]")
+                + r"\d|"
+                + _first("1", r"[\w.]")
+                + r"[01]\d)(?![\w.])",
+                0.01,
+            ),
         ),
         context=_words("age patientage ageyears ageatdeath"),
         negative=_words("max min cache maxage ttl seconds days hours timeout limit expire percent"),
@@ -674,7 +718,9 @@ SPECS: tuple[Spec, ...] = (
                 0.6,
             ),
             (
-                r"(?<![A-Za-z0-9])(?P<v>[1-9][A-Z][A-Z0-9]\d[A-Z][A-Z0-9]\d[A-Z]{2}\d\d)"
+                r"(?P<v>"
+                + _first("[1-9]", "[A-Za-z0-9]")
+                + r"[A-Z][A-Z0-9]\d[A-Z][A-Z0-9]\d[A-Z]{2}\d\d)"
                 r"(?![A-Za-z0-9])",
                 0.45,
             ),
@@ -734,7 +780,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "dea",
         "DEA",
-        ((r"(?<![\w-])(?P<v>[A-Z][A-Z9]\d{7})(?![\w-])", 0.45),),
+        ((r"(?P<v>" + _first("[A-Z]", r"[\w-]") + r"[A-Z9]\d{7})(?![\w-])", 0.45),),
         context=_words("dea deanumber prescriber registration dearegistration"),
         validate=v.dea_ok,
         boost=0.4,
@@ -743,7 +789,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "vin",
         "VIN",
-        ((r"(?<![A-Za-z0-9])(?P<v>[A-HJ-NPR-Z0-9]{17})(?![A-Za-z0-9])", 0.45),),
+        ((r"(?P<v>" + _first(_VIN, "[A-Za-z0-9]") + _VIN + r"{16})(?![A-Za-z0-9])", 0.45),),
         context=_words("vin vehicle car auto automobile vehicleid vinnumber truck motorcycle"),
         validate=v.vin_ok,
         boost=0.4,
@@ -755,7 +801,9 @@ SPECS: tuple[Spec, ...] = (
         (
             (r"(?P<v>\(01\)\d{14}(?:\((?:10|11|17|21)\)[A-Za-z0-9-]{1,20})*)", 0.7),
             (
-                r"(?<![\w])(?P<v>01\d{14}(?:(?:11|17)\d{6}|(?:10|21)[A-Z0-9-]{1,20}){1,3})(?![\w])",
+                r"(?P<v>"
+                + _first("0", r"\w")
+                + r"1\d{14}(?:(?:11|17)\d{6}|(?:10|21)[A-Z0-9-]{1,20}){1,3})(?![\w])",
                 0.1,
             ),
         ),
@@ -767,7 +815,12 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "device-serial",
         "DEVICE_ID",
-        ((r"(?<![\w-])(?P<v>[A-Z0-9]{2,}-?[A-Z0-9]{3,20})(?![\w-])", 0.02),),
+        (
+            (
+                r"(?P<v>" + _first("[A-Z0-9]", r"[\w-]") + r"[A-Z0-9]+-?[A-Z0-9]{3,20})(?![\w-])",
+                0.02,
+            ),
+        ),
         context=_words(
             "serial serialnumber sn udi deviceid deviceserial implantserial "
             "pacemakerserial pumpserial deviceidentifier"
@@ -787,7 +840,12 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "public-ip",
         "IP_ADDRESS",
-        ((r"(?<![\w.])(?P<v>(?:\d{1,3}\.){3}\d{1,3})(?![\w.])", 0.3),),
+        (
+            (
+                r"(?P<v>" + _first(r"\d", r"[\w.]") + r"\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3})(?![\w.])",
+                0.3,
+            ),
+        ),
         context=_words(
             "ip ipaddress ipaddr client clientip remote remoteaddr remoteip src source sourceip "
             "from addr patient user login origin xforwardedfor forwarded visitor peer"
@@ -803,7 +861,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "npi",
         "NPI",
-        ((r"(?<![\w-])(?P<v>[12]\d{9})(?![\w-])", 0.3),),
+        ((r"(?P<v>" + _first("[12]", r"[\w-]") + r"\d{9})(?![\w-])", 0.3),),
         context=_words(
             "npi provider prescriber physician attending referring ordering admitting pcp "
             "practitioner nppes doctor clinician rendering npinumber attendingnpi"
@@ -815,7 +873,14 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "icd10",
         "ICD10",
-        ((r"(?<![\w.])(?P<v>[A-TV-Z]\d[0-9AB](?:\.[0-9A-Z]{1,4})?)(?![\w.])", 0.02),),
+        (
+            (
+                r"(?P<v>"
+                + _first("[A-TV-Z]", r"[\w.]")
+                + r"\d[0-9AB](?:\.[0-9A-Z]{1,4})?)(?![\w.])",
+                0.02,
+            ),
+        ),
         context=_words(
             "icd icd10 icd10cm diagnosis diagnoses dx diag condition problem dg13 "
             "diagnosiscode diagnosisicd admitdx"
@@ -876,6 +941,7 @@ def find(spec: Spec, chunk: Chunk, threshold: float) -> Iterator[Match]:
     lines that could support them."""
     holding = chunk.lines_holding(spec.needs) if spec.needs else None
     supported: list[int] | None = None
+    seen: dict[str, bool] = {}
     for regex, score, group in spec.compiled:
         if score >= threshold:
             lines = holding
@@ -886,23 +952,52 @@ def find(spec: Spec, chunk: Chunk, threshold: float) -> Iterator[Match]:
         else:
             continue
         for match in _search(regex, chunk, lines):
-            if spec.validate is not None and not spec.validate(match.group(group)):
+            if spec.validate is not None and not _valid(spec.validate, match.group(group), seen):
                 continue
             start, end = match.span(group)
-            if score >= threshold:
+            if score >= threshold or chunk_score(spec, chunk, start, score)[0] >= threshold:
                 yield regex, start, end, score
-                continue
-            line, column = chunk.locate(start)
-            if score_in_context(spec, score, line, column)[0] >= threshold:
-                yield regex, start, end, score
+
+
+def _valid(validate: Validator, value: str, seen: dict[str, bool]) -> bool:
+    """`validate(value)`, once per distinct value of a chunk (records repeat their values)."""
+    if value not in seen:
+        seen[value] = validate(value)
+    return seen[value]
+
+
+def chunk_score(spec: Spec, chunk: Chunk, start: int, base: float) -> tuple[float, str | None]:
+    """`score_in_context` of the match of `spec` at `start` in `chunk`, computed once: the
+    search, the threshold test and the context enhancer all ask for it."""
+    key = (spec.name, start, base)
+    if key not in chunk.scores:
+        line, column = chunk.locate(start)
+        chunk.scores[key] = score_in_context(spec, base, line, column)
+    return chunk.scores[key]
+
+
+WHOLE_CHUNK_CHARS = 100  # a search per line costs about as much as scanning this many chars
+
+
+@cache
+def _within_lines(pattern: str) -> bool:
+    """Can no match of `pattern` span a newline? (No class of ours that could match one.)"""
+    return not any(token in pattern for token in ("\\s", "\\S", "\\W", "\\D", "[^", "(?s"))
 
 
 def _search(
     regex: re.Pattern[str], chunk: Chunk, lines: list[int] | None
 ) -> Iterator[re.Match[str]]:
-    """Matches in the whole chunk (`lines` None) or in the given lines only."""
+    """Matches in the whole chunk (`lines` None) or in the given lines only. When those lines
+    are many, one pass over the chunk and a filter cost less than a search per line."""
     if lines is None:
         yield from regex.finditer(chunk.text)
+        return
+    if len(lines) * WHOLE_CHUNK_CHARS >= len(chunk.text) and _within_lines(regex.pattern):
+        wanted, starts = set(lines), chunk.starts
+        for match in regex.finditer(chunk.text):
+            if bisect_right(starts, match.start()) - 1 in wanted:
+                yield match
         return
     for index in lines:
         offset = chunk.starts[index]
@@ -915,7 +1010,6 @@ def any_passing(chunk: Chunk, threshold: float, entities: Collection[str] = ()) 
         if entities and spec.entity not in entities:
             continue
         for _, start, _, score in find(spec, chunk, threshold):
-            line, column = chunk.locate(start)
-            if score_in_context(spec, score, line, column)[0] >= threshold:
+            if chunk_score(spec, chunk, start, score)[0] >= threshold:
                 return True
     return False

@@ -354,6 +354,7 @@ class Chunk:
     text: str
     starts: list[int]
     contexts: list[LineContext]
+    scores: dict[tuple[str, int, float], tuple[float, str | None]] = field(default_factory=dict)
 
     def locate(self, offset: int) -> tuple[LineContext, int]:
         index = bisect_right(self.starts, offset) - 1
