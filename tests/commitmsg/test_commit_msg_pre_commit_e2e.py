@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from testkit import PRE_COMMIT_HOME, ROOT, git
+from signing_env import hook_repo
+from testkit import PRE_COMMIT_HOME, git
 
 BIN = Path(sys.executable).parent
 
 
-def _signing_env() -> ModuleType:
-    """The signing tests' snapshot of this tree: sharing it shares pre-commit's hook venv."""
-    name = "gitops_health_tests_signing_env"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests/signing/signing_env.py")
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def _try_repo(repo: Path, message: str) -> subprocess.CompletedProcess[str]:
-    source, rev = _signing_env().hook_repo()
+    source, rev = hook_repo()
     (repo / "MSG").write_text(message)
     command = [
         str(BIN / "pre-commit"), "try-repo", str(source), "conventional-commit", "--ref", rev,

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from testkit import PRE_COMMIT_HOME, ROOT, git
+from signing_env import hook_repo
+from testkit import PRE_COMMIT_HOME, git
 
 BIN = Path(sys.executable).parent
-
-
-def _signing_env() -> ModuleType:
-    """The signing tests' snapshot of this tree: sharing it shares the source checkout."""
-    name = "gitops_health_tests_signing_env"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests/signing/signing_env.py")
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _pre_commit_run(repo: Path, *files: str) -> subprocess.CompletedProcess[str]:
@@ -32,7 +20,7 @@ def _pre_commit_run(repo: Path, *files: str) -> subprocess.CompletedProcess[str]
     Not `try-repo`: that builds the hook environment (Presidio and spaCy) in a temporary store
     on every call; a pinned repo builds it once in the shared PRE_COMMIT_HOME.
     """
-    source, rev = _signing_env().hook_repo()
+    source, rev = hook_repo()
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n- repo: {source}\n  rev: {rev}\n  hooks:\n  - id: phi-scan\n"
     )
