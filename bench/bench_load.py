@@ -24,7 +24,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,10 +44,11 @@ import sqlalchemy as sa
 from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "bot"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "bot")]
 
 import github_fake as github  # noqa: E402
 from bench_bot import percentile, private_key  # noqa: E402
+from testkit import free_port  # noqa: E402
 
 from gitops_health.bot.models import Delivery, DeliveryStatus  # noqa: E402
 
@@ -223,12 +223,6 @@ def redis_queue() -> Iterator[str]:
         yield name
     finally:
         RedisHuey(name, url=REDIS_URL).storage.flush_all()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Processes:

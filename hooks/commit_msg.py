@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from gitops_health.hooks.help_width import help_formatter
 from gitops_health.rules.commitmsg import (
     RULE_HELP,
     Problem,
@@ -104,21 +105,13 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="gitops-health commit-msg",
-        formatter_class=lambda prog: argparse.HelpFormatter(prog, width=_terminal_width() - 2),
+        formatter_class=help_formatter,
         description="Check a commit message against Conventional Commits 1.0.0 and the policy.",
     )
     parser.add_argument("file", help="the commit message file git passes (.git/COMMIT_EDITMSG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="explain every rule broken")
     parser.add_argument("--config", help=f"policy file (default: {POLICY_FILE} at the repo root)")
     return parser
-
-
-def _terminal_width() -> int:
-    """What argparse would ask `shutil` for, without importing it (and bz2, lzma)."""
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 80
 
 
 def _tolerant_output() -> None:

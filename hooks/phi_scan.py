@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gitops_health.hooks.help_width import help_formatter
 from gitops_health.rules.phi.prefilter import always_skipped, worth_analysis
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing on every commit
@@ -277,14 +278,9 @@ def repo_paths(root: Path) -> Callable[[str], str]:
     return relative
 
 
-def _help_formatter(prog: str) -> argparse.HelpFormatter:
-    """argparse's formatter at a fixed width: its default imports shutil on every commit."""
-    return argparse.HelpFormatter(prog, width=int(os.environ.get("COLUMNS", "100")) - 2)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        formatter_class=_help_formatter,
+        formatter_class=help_formatter,
         prog="gitops-health-phi-scan",
         description="Fail when the staged changes add PHI (HIPAA Safe Harbor identifiers).",
     )

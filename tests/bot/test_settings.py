@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from testkit import free_port
 
 from gitops_health.bot.cli import main
 from gitops_health.bot.settings import Settings, SettingsError
@@ -90,12 +90,6 @@ def test_cli_reports_a_bad_setting_in_one_line(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "GITOPS_HEALTH_GITHUB_WEBHOOK_SECRET" in err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_starts_on_a_fresh_machine_without_credentials(tmp_path: Path) -> None:
